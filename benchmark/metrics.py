@@ -1,0 +1,197 @@
+"""Scores of one run's per-row predictions: classification and regression metrics, and their directions.
+
+Rules kept here (DESIGN.md, "Rules"): an unparsable answer is never dropped. In classification a row
+that is marked invalid, or carries the code `INVALID_CLASS`, counts as wrong in accuracy, balanced
+accuracy and macro-F1. In regression the method has already put its declared fallback into `y_pred`
+for invalid rows; metrics score that fallback and report `invalid_rate` beside it.
+
+The paper's outlier filter (lift-spec.md section 7) drops the rows whose absolute error exceeds
+k times the RMSE before scoring; it flatters every method, so it is reported only as separately named
+metrics (`*_filtered3`, the paper's synthetic tables; `*_filtered5`, its real-data tables), never in
+place of the unfiltered ones.
+
+Every value is a plain Python float; a metric that is undefined for the given rows (RAE when all test
+targets are equal, R^2 on constant targets) is NaN; a metric that needs something the method did not
+give (log-loss without probabilities) is absent from the dict.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+from sklearn.metrics import brier_score_loss, f1_score, log_loss, mean_absolute_error, r2_score, recall_score
+
+from benchmark.methods import INVALID_CLASS, Predictions
+
+ECE_BINS = 15
+PROBA_CLIP = 1e-15  # probabilities are clipped to [PROBA_CLIP, 1] and renormalised before log-loss
+OUTLIER_FACTORS = (3, 5)  # the paper's k in "drop rows with |error| > k * RMSE"
+COVERAGE_LEVEL = 0.90
+
+# How to rank each metric in a table. `coverage_90` is absent on purpose: neither direction is better,
+# its ideal value is COVERAGE_LEVEL.
+METRIC_DIRECTIONS: dict[str, str] = {
+    "accuracy": "higher",
+    "balanced_accuracy": "higher",
+    "macro_f1": "higher",
+    "invalid_rate": "lower",
+    "log_loss": "lower",
+    "brier": "lower",
+    "ece": "lower",
+    "rmse": "lower",
+    "mae": "lower",
+    "r2": "higher",
+    "rae": "lower",
+    **{f"{name}_filtered{k}": "lower" for k in OUTLIER_FACTORS for name in ("rae", "rmse")},
+    "nll_gaussian": "lower",
+}
+
+
+def classification_metrics(y_true: np.ndarray, pred: Predictions, n_classes: int) -> dict[str, float]:
+    """Accuracy, balanced accuracy, macro-F1 and invalid rate; log-loss, Brier and ECE with `pred.proba`.
+
+    Balanced accuracy is the mean recall over the classes present in `y_true`; macro-F1 averages
+    over the valid classes that occur in `y_true` or in the answers. An invalid answer is a miss of
+    its row's true class and a hit of no class. Brier is the multi-class form of Brier (1950): the
+    mean over rows of the sum over all K classes of (p_k - 1[y = k])^2, in [0, 2]; for two classes
+    it is twice scikit-learn's default binary Brier score. Log-loss scores all K classes, so a class
+    missing from this test split is fine. ECE is the top-label expected calibration error over
+    `ECE_BINS` equal-width confidence bins (lo, hi], weighted by the rows in each bin.
+    """
+    y_true = _as_codes(y_true, "y_true")
+    y_pred = _as_codes(pred.y_pred, "y_pred")
+    _check_rows(y_true, y_pred)
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+    if y_true.min() < 0 or y_true.max() >= n_classes:
+        raise ValueError(f"y_true holds codes outside 0..{n_classes - 1}")
+    if y_pred.min() < INVALID_CLASS or y_pred.max() >= n_classes:
+        raise ValueError(f"y_pred holds codes outside {INVALID_CLASS}..{n_classes - 1}")
+
+    invalid = np.asarray(pred.invalid, dtype=bool) | (y_pred == INVALID_CLASS)
+    answered = np.where(invalid, INVALID_CLASS, y_pred)
+    valid_labels = np.union1d(y_true, answered[answered != INVALID_CLASS])
+    out = {
+        "accuracy": float(np.mean(answered == y_true)),
+        "balanced_accuracy": float(
+            recall_score(y_true, answered, labels=np.unique(y_true), average="macro", zero_division=0)
+        ),
+        "macro_f1": float(f1_score(y_true, answered, labels=valid_labels, average="macro", zero_division=0)),
+        "invalid_rate": float(np.mean(invalid)),
+    }
+    if pred.proba is not None:
+        proba = np.asarray(pred.proba, dtype=float)
+        if proba.ndim != 2 or proba.shape[1] != n_classes:
+            raise ValueError(f"proba has shape {proba.shape}, expected ({len(y_true)}, {n_classes})")
+        clipped = np.clip(proba, PROBA_CLIP, 1.0)
+        clipped /= clipped.sum(axis=1, keepdims=True)
+        labels = np.arange(n_classes)
+        out["log_loss"] = float(log_loss(y_true, clipped, labels=labels))
+        out["brier"] = float(brier_score_loss(y_true, proba, labels=labels, scale_by_half=False))
+        out["ece"] = expected_calibration_error(y_true, proba)
+    return out
+
+
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> float:
+    """Top-label ECE: sum over equal-width confidence bins of (rows in bin / n) * |accuracy - confidence|."""
+    confidence = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == y_true).astype(float)
+    inner_edges = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
+    bins = np.searchsorted(inner_edges, confidence, side="left")  # bin b holds (edge_b, edge_b+1]
+    # per bin |sum(correct) - sum(confidence)| / n equals (n_b / n) * |accuracy_b - confidence_b|
+    gap = np.bincount(bins, weights=correct, minlength=n_bins) - np.bincount(
+        bins, weights=confidence, minlength=n_bins
+    )
+    return float(np.abs(gap).sum() / len(confidence))
+
+
+def regression_metrics(y_true: np.ndarray, pred: Predictions) -> dict[str, float]:
+    """RMSE, MAE, R^2, RAE, the paper's outlier-filtered RAE and RMSE, invalid rate; NLL and coverage with `pred.std`.
+
+    RAE = sum|yhat - y| / sum|mean(y) - y| with the mean of the scored test targets (the paper's
+    definition). The `_filtered{k}` variants first drop rows with |yhat - y| > k * RMSE (RMSE over all
+    rows) and then compute RAE and RMSE on the rows kept, the mean in RAE included, as the paper's
+    `outlier_filter` did. `nll_gaussian` is the mean negative log density of y under
+    N(yhat, std^2); `coverage_90` is the share of rows inside the central 90 % normal interval.
+    """
+    y_true = _as_float(y_true, "y_true")
+    y_pred = _as_float(pred.y_pred, "y_pred (the method must put its fallback into invalid rows)")
+    _check_rows(y_true, y_pred)
+    rmse = _rmse(y_true, y_pred)
+    out = {
+        "rmse": rmse,
+        "mae": float(mean_absolute_error(y_true, y_pred)),
+        "r2": _r2(y_true, y_pred),
+        "rae": _rae(y_true, y_pred),
+    }
+    abs_error = np.abs(y_pred - y_true)
+    for k in OUTLIER_FACTORS:
+        keep = abs_error <= k * rmse
+        out[f"rae_filtered{k}"] = _rae(y_true[keep], y_pred[keep])
+        out[f"rmse_filtered{k}"] = _rmse(y_true[keep], y_pred[keep])
+    out["invalid_rate"] = pred.invalid_rate
+    if pred.std is not None:
+        std = np.asarray(pred.std, dtype=float)
+        if np.any(std < 0) or not np.all(np.isfinite(std)):
+            raise ValueError("std must be finite and non-negative")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["nll_gaussian"] = float(-np.mean(stats.norm.logpdf(y_true, loc=y_pred, scale=std)))
+        half_width = stats.norm.ppf(0.5 + COVERAGE_LEVEL / 2) * std
+        out["coverage_90"] = float(np.mean(abs_error <= half_width))
+    return out
+
+
+def compute_metrics(
+    kind: str, y_true: np.ndarray, pred: Predictions, n_classes: int | None = None
+) -> dict[str, float]:
+    """The metrics of a task kind ("classification" needs `n_classes`)."""
+    if kind == "classification":
+        if n_classes is None:
+            raise ValueError("classification metrics need n_classes")
+        return classification_metrics(y_true, pred, n_classes)
+    if kind == "regression":
+        return regression_metrics(y_true, pred)
+    raise ValueError(f"unknown task kind {kind!r}; expected 'classification' or 'regression'")
+
+
+def _as_codes(values: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            raise ValueError(f"{name} must hold integer class codes")
+    elif array.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integer class codes, got dtype {array.dtype}")
+    return array.astype(np.int64)
+
+
+def _as_float(values: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return array
+
+
+def _check_rows(y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} rows, predictions have {len(y_pred)}")
+    if len(y_true) == 0:
+        raise ValueError("no rows to score")
+
+
+def _rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((y_pred - y_true) ** 2))) if len(y_true) else float("nan")
+
+
+def _rae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    baseline = np.sum(np.abs(y_true.mean() - y_true)) if len(y_true) else 0.0
+    return float(np.sum(np.abs(y_pred - y_true)) / baseline) if baseline > 0 else float("nan")
+
+
+def _r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    if len(y_true) < 2 or np.all(y_true == y_true[0]):
+        return float("nan")
+    return float(r2_score(y_true, y_pred))

@@ -1,0 +1,709 @@
+"""The results store: one embedded SQLite file with every run's record and its per-row predictions.
+
+A run is keyed by its RunSpec hash. `write_run` stores the run row and all its prediction rows in one
+transaction, so a run is either stored completely or not at all, even when the process is killed
+mid-write; a suite resumes by skipping the hashes already stored.
+
+Several processes may write to one store at once: the file is in WAL mode, a writer waits up to
+`BUSY_TIMEOUT_S` for the write lock, and every process and thread opens its own connection (an
+SQLite connection must not cross a fork or be shared between threads).
+
+Prediction frames have a fixed schema, checked on write as AMLB checks its prediction files:
+`row_index` (the row's position in the task's data), `split`, `y_true`, `y_pred` (class codes, -1
+for an invalid answer, or the regression value with the method's fallback applied) and `invalid`,
+plus optional `proba` (a length-K sequence per row, classification), `std` (regression) and `raw`
+(the LM's text).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.methods import INVALID_CLASS, Predictions
+from tasks.errors import LiftbenchError, did_you_mean
+from tasks.spec import KINDS
+
+SCHEMA_VERSION = 1
+DEFAULT_STORE_PATH = Path("results/liftbench.sqlite")
+BUSY_TIMEOUT_S = 30.0
+STATUSES = ("ok", "failed")
+PROBA_SUM_TOLERANCE = 1e-4  # float32 probabilities of a few classes sum to 1 within ~1e-6
+RUN_FILTERS = ("run_hash", "suite", "task", "method", "kind", "seed", "split_seed", "train_size", "status")
+REQUIRED_PREDICTION_COLUMNS = ("row_index", "split", "y_true", "y_pred", "invalid")
+PREDICTION_COLUMNS = (*REQUIRED_PREDICTION_COLUMNS, "proba", "std", "raw")
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE runs (
+        run_hash TEXT PRIMARY KEY,
+        suite TEXT,
+        task TEXT NOT NULL,
+        method TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('classification', 'regression')),
+        seed INTEGER NOT NULL,
+        split_seed INTEGER,
+        train_size INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+        spec_json TEXT NOT NULL,
+        provenance_json TEXT NOT NULL,
+        metrics_json TEXT NOT NULL,
+        error TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE predictions (
+        run_hash TEXT NOT NULL REFERENCES runs (run_hash) ON DELETE CASCADE,
+        row_index INTEGER NOT NULL,
+        split TEXT NOT NULL,
+        y_true REAL NOT NULL,
+        y_pred REAL NOT NULL,
+        invalid INTEGER NOT NULL CHECK (invalid IN (0, 1)),
+        proba_json TEXT,
+        std REAL,
+        raw TEXT,
+        PRIMARY KEY (run_hash, split, row_index)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX runs_task_method ON runs (task, method)",
+    "CREATE INDEX runs_method ON runs (method)",
+    "CREATE INDEX runs_suite ON runs (suite)",
+    "CREATE INDEX runs_status ON runs (status)",
+)
+_RUN_SQL_COLUMNS = (
+    "run_hash, suite, task, method, kind, seed, split_seed, train_size, status, "
+    "spec_json, provenance_json, metrics_json, error, created_at"
+)
+# Connections a forked child inherited from its parent. Closing one in the child could checkpoint
+# and delete the WAL file the parent still writes to, so they stay referenced and are never closed.
+_INHERITED_ACROSS_FORK: list[sqlite3.Connection] = []
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class RunRecord:
+    """One run as stored: who ran what (spec), how it went (status, metrics, error), and provenance.
+
+    `provenance` is free-form JSON: data checksum, split hash, serializer and prompt hash, model id
+    and revision, library versions, git commit, device, fit and predict wall times, tokens seen,
+    trainable parameters, peak memory.
+    """
+
+    run_hash: str
+    task: str
+    method: str
+    kind: str
+    seed: int
+    split_seed: int | None
+    train_size: int | None
+    spec: dict[str, Any]
+    status: str = "ok"
+    suite: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    created_at: str = field(default_factory=_utc_now)
+
+    def __post_init__(self) -> None:
+        if not self.run_hash:
+            raise ValueError("RunRecord.run_hash is empty")
+        if self.status not in STATUSES:
+            raise ValueError(f"RunRecord.status must be one of {STATUSES}, got {self.status!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"RunRecord.kind must be one of {KINDS}, got {self.kind!r}")
+        if self.status == "failed" and not self.error:
+            raise ValueError("a failed RunRecord needs its error text")
+
+
+class ResultStore:
+    """Every run and its predictions in one SQLite file (created with its parent folders if missing)."""
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE_PATH) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connection()  # open now, so a bad path fails here rather than at the first query
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.path)!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self._local = threading.local()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this thread's connection; the next call opens a new one."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            conn.close()
+        self._local.conn = None
+        self._local.pid = None
+
+    # writing
+
+    def write_run(self, record: RunRecord, predictions: pd.DataFrame | None = None) -> None:
+        """Store a run and its predictions atomically, replacing any run with the same hash.
+
+        An ok run needs a non-empty predictions frame; a failed run has none. The frame is validated
+        first: a malformed one raises ValueError and nothing is written.
+        """
+        rows = _prediction_rows(record, predictions)
+        run_row = _run_row(record)
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM runs WHERE run_hash = ?", (record.run_hash,))  # cascades to predictions
+            conn.execute(
+                f"INSERT INTO runs ({_RUN_SQL_COLUMNS}) VALUES ({', '.join('?' * len(run_row))})", run_row
+            )
+            self._insert_predictions(conn, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _insert_predictions(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        conn.executemany(
+            "INSERT INTO predictions (run_hash, row_index, split, y_true, y_pred, invalid, proba_json, std, raw)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def delete(self, run_hash: str) -> bool:
+        """Remove a run and its predictions; False when it was not stored."""
+        conn = self._connection()
+        with _transaction(conn):
+            return conn.execute("DELETE FROM runs WHERE run_hash = ?", (run_hash,)).rowcount > 0
+
+    # reading
+
+    def has(self, run_hash: str, status: str | None = None) -> bool:
+        """Whether the run is stored (with `status`, only a run with that status counts)."""
+        return bool(self.stored_hashes([run_hash], status=status))
+
+    def stored_hashes(self, hashes: Iterable[str], status: str | None = None) -> set[str]:
+        """The given hashes that are stored (with `status`, those stored with that status).
+
+        A runner that should retry failed runs passes status="ok".
+        """
+        wanted = list(dict.fromkeys(hashes))
+        found: set[str] = set()
+        chunk = 500  # well under SQLite's limit on bound parameters
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            sql = f"SELECT run_hash FROM runs WHERE run_hash IN ({', '.join('?' * len(part))})"
+            params: list[Any] = list(part)
+            if status is not None:
+                sql += " AND status = ?"
+                params.append(status)
+            found.update(row[0] for row in self._connection().execute(sql, params))
+        return found
+
+    def get_run(self, run_hash: str) -> RunRecord:
+        row = (
+            self._connection()
+            .execute(f"SELECT {_RUN_SQL_COLUMNS} FROM runs WHERE run_hash = ?", (run_hash,))
+            .fetchone()
+        )
+        if row is None:
+            raise LiftbenchError(
+                f"no run {run_hash!r} in results store {self.path}; check the full run hash and the --store path"
+            )
+        return _record_from_row(row)
+
+    def runs(self, **filters: Any) -> pd.DataFrame:
+        """One row per run: the run columns, the spec flattened as `spec.<key>` and `metric.<name>` columns.
+
+        Filters name a run column (`task="iris"`); a list, tuple or set matches any of its values and
+        None matches a missing value.
+        """
+        return self._runs_frame(filters, with_json=False)
+
+    def predictions(self, run_hash: str, split: str | None = None) -> pd.DataFrame:
+        """A run's prediction rows (all splits, or one), ordered by split and row index.
+
+        Class codes come back as integers; `proba` holds a list per row or None, `std` NaN where absent.
+        """
+        kind = self.get_run(run_hash).kind
+        sql = (
+            "SELECT row_index, split, y_true, y_pred, invalid, proba_json, std, raw FROM predictions"
+            " WHERE run_hash = ?"
+        )
+        params: list[Any] = [run_hash]
+        if split is not None:
+            sql += " AND split = ?"
+            params.append(split)
+        rows = self._connection().execute(sql + " ORDER BY split, row_index", params).fetchall()
+        frame = pd.DataFrame(
+            rows, columns=["row_index", "split", "y_true", "y_pred", "invalid", "proba", "std", "raw"]
+        )
+        frame["row_index"] = frame["row_index"].astype(np.int64)
+        frame["invalid"] = frame["invalid"].astype(bool)
+        frame["proba"] = [None if p is None else json.loads(p) for p in frame["proba"]]
+        frame["std"] = frame["std"].astype(float)
+        code_type = np.int64 if kind == "classification" else float
+        for column in ("y_true", "y_pred"):
+            frame[column] = frame[column].astype(code_type)
+        return frame
+
+    def compare(self, metric: str, by: Sequence[str] = ("method", "task"), **filters: Any) -> pd.DataFrame:
+        """Mean, standard deviation and count of a metric over the ok runs of each `by` group.
+
+        The std is the sample std (ddof=1, as pandas and the paper's `get_mean_std_*` tables); NaN for
+        a group of one run. `count` counts the runs whose metric is defined. Anything that varies within
+        a group besides the seeds (train size, perturbation) should be in `by` or in the filters.
+        """
+        frame = self.runs(**{**filters, "status": "ok"})
+        column = f"metric.{metric}"
+        stored = [c.removeprefix("metric.") for c in frame.columns if c.startswith("metric.")]
+        if column not in frame.columns:
+            raise LiftbenchError(
+                f"no ok run in results store {self.path} has metric {metric!r}{did_you_mean(metric, stored)};"
+                f" stored metrics: {', '.join(sorted(stored)) or 'none'}"
+            )
+        unknown = [name for name in by if name not in frame.columns]
+        if unknown:
+            raise LiftbenchError(
+                f"cannot group by {unknown[0]!r}{did_you_mean(unknown[0], frame.columns)}; run columns:"
+                f" {', '.join(c for c in frame.columns if not c.startswith('metric.'))}"
+            )
+        grouped = frame.groupby(list(by), dropna=False, sort=True)[column]
+        return grouped.agg(mean="mean", std=lambda values: values.std(ddof=1), count="count").reset_index()
+
+    def export(self, path: str | os.PathLike[str], **filters: Any) -> Path:
+        """Write the runs (as `runs`, plus `spec_json` and `provenance_json`) to a .csv or .parquet file."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise LiftbenchError(f"cannot export results to {path}: name a .csv or .parquet file")
+        frame = self._runs_frame(filters, with_json=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".csv":
+            frame.to_csv(path, index=False)
+        else:
+            try:
+                import pyarrow
+            except ImportError as err:
+                raise LiftbenchError(
+                    f"exporting {path} as Parquet needs pyarrow, which is not installed;"
+                    " `pip install pyarrow` or export to .csv"
+                ) from err
+            _parquet_ready(frame, pyarrow).to_parquet(path, index=False)
+        return path
+
+    # internals
+
+    def _runs_frame(self, filters: Mapping[str, Any], with_json: bool) -> pd.DataFrame:
+        where, params = _where(filters)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {_RUN_SQL_COLUMNS} FROM runs{where} ORDER BY created_at, run_hash", params)
+            .fetchall()
+        )
+        base = [
+            {
+                "run_hash": r[0],
+                "suite": r[1],
+                "task": r[2],
+                "method": r[3],
+                "kind": r[4],
+                "seed": r[5],
+                "split_seed": r[6],
+                "train_size": r[7],
+                "status": r[8],
+                "error": r[12],
+                "created_at": r[13],
+                **_flatten(json.loads(r[9]), "spec."),
+                **{f"metric.{name}": value for name, value in json.loads(r[11]).items()},
+                **({"spec_json": r[9], "provenance_json": r[10]} if with_json else {}),
+            }
+            for r in rows
+        ]
+        columns = ["run_hash", *RUN_FILTERS[1:], "error", "created_at"]
+        if not base:
+            return pd.DataFrame(columns=columns + (["spec_json", "provenance_json"] if with_json else []))
+        frame = pd.DataFrame(base)
+        spec_columns = sorted(c for c in frame.columns if c.startswith("spec.") and c != "spec_json")
+        metric_columns = sorted(c for c in frame.columns if c.startswith("metric."))
+        json_columns = ["spec_json", "provenance_json"] if with_json else []
+        return frame[columns + spec_columns + metric_columns + json_columns]
+
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        pid = getattr(local, "pid", None)
+        if pid != os.getpid():
+            if getattr(local, "conn", None) is not None:
+                _INHERITED_ACROSS_FORK.append(local.conn)
+            local.conn = self._open()
+            local.pid = os.getpid()
+        return local.conn
+
+    def _open(self) -> sqlite3.Connection:
+        self._check_file()
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as err:
+            raise LiftbenchError(f"cannot open results store {self.path}: {err}") from err
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            self._ensure_schema(conn)
+        except sqlite3.Error as err:
+            conn.close()
+            raise LiftbenchError(f"cannot open results store {self.path}: {err}") from err
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _check_file(self) -> None:
+        """Refuse a path that is a folder or a non-SQLite file before SQLite touches it."""
+        if self.path.is_dir():
+            raise LiftbenchError(
+                f"results store {self.path} is a folder; name a file such as {DEFAULT_STORE_PATH}"
+            )
+        if self.path.is_file():
+            with self.path.open("rb") as handle:
+                header = handle.read(len(_SQLITE_HEADER))
+            if header and header != _SQLITE_HEADER:
+                raise LiftbenchError(
+                    f"results store {self.path} is not an SQLite database; name another --store file or move it away"
+                )
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise LiftbenchError(f"cannot create the folder of results store {self.path}: {err}") from err
+
+    def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+        if self._schema_version(conn) is not None:
+            return
+        with _transaction(conn):  # a write lock, so two processes creating one new store agree
+            if self._schema_version(conn) is not None:
+                return
+            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            if tables:
+                raise LiftbenchError(
+                    f"results store {self.path} is an SQLite database but not a liftbench one (tables:"
+                    f" {', '.join(sorted(tables))}); name another --store file"
+                )
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int | None:
+        """The stored schema version, None for a store without one yet; an unreadable version is an error."""
+        has_meta = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if has_meta is None:
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            found = "no schema version" if row is None else f"schema version {row[0]}"
+            raise LiftbenchError(
+                f"results store {self.path} has {found}, this liftbench reads version {SCHEMA_VERSION};"
+                " upgrade liftbench if a newer one wrote it, or name another --store file"
+            )
+        return SCHEMA_VERSION
+
+
+class _transaction:
+    """`BEGIN IMMEDIATE` ... `COMMIT`, rolled back on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+
+def predictions_frame(
+    y_true: np.ndarray, pred: Predictions, row_index: np.ndarray | None = None, split: str = "test"
+) -> pd.DataFrame:
+    """The store's prediction frame for one split; `row_index` defaults to 0..n-1."""
+    n = len(pred.y_pred)
+    frame = pd.DataFrame(
+        {
+            "row_index": np.arange(n) if row_index is None else np.asarray(row_index),
+            "split": split,
+            "y_true": np.asarray(y_true),
+            "y_pred": np.asarray(pred.y_pred),
+            "invalid": np.asarray(pred.invalid, dtype=bool),
+        }
+    )
+    if pred.proba is not None:
+        frame["proba"] = [row.tolist() for row in np.asarray(pred.proba, dtype=float)]
+    if pred.std is not None:
+        frame["std"] = np.asarray(pred.std, dtype=float)
+    if pred.raw is not None:
+        frame["raw"] = list(pred.raw)
+    return frame
+
+
+def predictions_from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, Predictions]:
+    """`(y_true, Predictions)` back from a prediction frame (one split), to recompute metrics."""
+    proba = None
+    if "proba" in frame.columns and frame["proba"].notna().all():
+        proba = np.array(frame["proba"].tolist(), dtype=float)
+    std = None
+    if "std" in frame.columns and frame["std"].notna().all():
+        std = frame["std"].to_numpy(dtype=float)
+    raw = None
+    if "raw" in frame.columns and frame["raw"].notna().all():
+        raw = frame["raw"].tolist()
+    pred = Predictions(
+        y_pred=frame["y_pred"].to_numpy(),
+        proba=proba,
+        std=std,
+        invalid=frame["invalid"].to_numpy(dtype=bool),
+        raw=raw,
+    )
+    return frame["y_true"].to_numpy(), pred
+
+
+def _prediction_rows(record: RunRecord, frame: pd.DataFrame | None) -> list[tuple]:
+    """Validate a prediction frame against the store's schema and the run's kind; the rows to insert."""
+    where = f"predictions of run {record.run_hash}"
+    if frame is None or len(frame) == 0:
+        if record.status == "ok":
+            raise ValueError(f"{where}: an ok run needs its prediction rows, got none")
+        return []
+    if record.status == "failed":
+        raise ValueError(f"{where}: a failed run stores no predictions, got {len(frame)} rows")
+    missing = [c for c in REQUIRED_PREDICTION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{where}: missing column(s) {', '.join(missing)}; columns are {', '.join(PREDICTION_COLUMNS)}"
+        )
+    unknown = [c for c in frame.columns if c not in PREDICTION_COLUMNS]
+    if unknown:
+        raise ValueError(f"{where}: unknown column(s) {', '.join(map(str, unknown))}")
+
+    row_index = _integers(frame["row_index"], f"{where}: row_index")
+    if (row_index < 0).any():
+        raise ValueError(f"{where}: row_index must be non-negative")
+    split = frame["split"].tolist()
+    if not all(isinstance(s, str) and s for s in split):
+        raise ValueError(f"{where}: split must be a non-empty string in every row")
+    if pd.DataFrame({"s": split, "i": row_index}).duplicated().any():
+        raise ValueError(f"{where}: (split, row_index) repeats")
+    y_true = _finite(frame["y_true"], f"{where}: y_true")
+    y_pred = _finite(frame["y_pred"], f"{where}: y_pred")
+    invalid = frame["invalid"]
+    if invalid.isna().any() or not invalid.isin([0, 1]).all():
+        raise ValueError(f"{where}: invalid must be True/False in every row")
+
+    proba_json: list[str | None] = [None] * len(frame)
+    std: list[float | None] = [None] * len(frame)
+    if record.kind == "classification":
+        y_true = _integers(frame["y_true"], f"{where}: y_true")
+        y_pred = _integers(frame["y_pred"], f"{where}: y_pred")
+        if (y_true < 0).any() or (y_pred < INVALID_CLASS).any():
+            raise ValueError(f"{where}: class codes must be >= 0 (y_pred: >= {INVALID_CLASS} for invalid)")
+        if "std" in frame.columns and frame["std"].notna().any():
+            raise ValueError(f"{where}: std is for regression runs; this run is classification")
+        if "proba" in frame.columns:
+            proba_json = _proba_json(frame["proba"], y_true, y_pred, where)
+    else:
+        if "proba" in frame.columns and frame["proba"].notna().any():
+            raise ValueError(f"{where}: proba is for classification runs; this run is regression")
+        if "std" in frame.columns and frame["std"].notna().any():
+            values = _finite(frame["std"], f"{where}: std (give it in every row or in none)")
+            if (values < 0).any():
+                raise ValueError(f"{where}: std must be non-negative")
+            std = values.tolist()
+    raw = frame["raw"].tolist() if "raw" in frame.columns else [None] * len(frame)
+    if not all(r is None or isinstance(r, str) for r in raw):
+        raise ValueError(f"{where}: raw must be text or None")
+    return list(
+        zip(
+            [record.run_hash] * len(frame),
+            row_index.tolist(),
+            split,
+            y_true.tolist(),
+            y_pred.tolist(),
+            invalid.astype(int).tolist(),
+            proba_json,
+            std,
+            raw,
+            strict=True,
+        )
+    )
+
+
+def _proba_json(column: pd.Series, y_true: np.ndarray, y_pred: np.ndarray, where: str) -> list[str | None]:
+    """Proba rows as JSON: all rows or none, one width K > every class code, each in [0, 1] summing to 1."""
+    cells = column.tolist()
+    absent = [cell is None or (isinstance(cell, float) and math.isnan(cell)) for cell in cells]
+    if all(absent):
+        return [None] * len(cells)
+    if any(absent):
+        raise ValueError(f"{where}: proba is given in some rows only; give it in every row or in none")
+    try:
+        proba = np.array([np.asarray(cell, dtype=float) for cell in cells], dtype=float)
+    except ValueError as err:
+        raise ValueError(f"{where}: proba rows must all be numbers of one length K") from err
+    if proba.ndim != 2 or proba.shape[1] < 2:
+        raise ValueError(f"{where}: proba rows must all be numbers of one length K >= 2")
+    width = proba.shape[1]
+    if y_true.max() >= width or y_pred.max() >= width:
+        raise ValueError(f"{where}: proba has {width} columns but a class code is >= {width}")
+    if not np.all(np.isfinite(proba)) or (proba < 0).any() or (proba > 1).any():
+        raise ValueError(f"{where}: proba values must lie in [0, 1]")
+    sums = proba.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1) > PROBA_SUM_TOLERANCE)
+    if len(bad):
+        raise ValueError(f"{where}: proba of row {bad[0]} sums to {sums[bad[0]]:.6g}, not 1")
+    return [json.dumps(row) for row in proba.tolist()]
+
+
+def _integers(column: pd.Series, what: str) -> np.ndarray:
+    values = _finite(column, what)
+    if not np.array_equal(values, np.round(values)):
+        raise ValueError(f"{what} must hold integers")
+    return values.astype(np.int64)
+
+
+def _finite(column: pd.Series, what: str) -> np.ndarray:
+    try:
+        values = pd.to_numeric(column, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what} must be numeric") from err
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise ValueError(f"{what} has {bad} NaN or infinite value(s)")
+    return values
+
+
+def _run_row(record: RunRecord) -> tuple:
+    return (
+        record.run_hash,
+        record.suite,
+        record.task,
+        record.method,
+        record.kind,
+        int(record.seed),
+        None if record.split_seed is None else int(record.split_seed),
+        None if record.train_size is None else int(record.train_size),
+        record.status,
+        _to_json(record.spec, "spec"),
+        _to_json(record.provenance, "provenance"),
+        _to_json({name: float(value) for name, value in record.metrics.items()}, "metrics"),
+        record.error,
+        record.created_at,
+    )
+
+
+def _record_from_row(row: Sequence[Any]) -> RunRecord:
+    return RunRecord(
+        run_hash=row[0],
+        suite=row[1],
+        task=row[2],
+        method=row[3],
+        kind=row[4],
+        seed=row[5],
+        split_seed=row[6],
+        train_size=row[7],
+        status=row[8],
+        spec=json.loads(row[9]),
+        provenance=json.loads(row[10]),
+        metrics=json.loads(row[11]),
+        error=row[12],
+        created_at=row[13],
+    )
+
+
+def _to_json(value: Mapping[str, Any], what: str) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, default=_json_default)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"RunRecord.{what} cannot be stored as JSON: {err}") from err
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _flatten(value: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Nested dicts as dotted keys; lists stay JSON text so every cell is a scalar."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, Mapping):
+            out.update(_flatten(item, f"{prefix}{key}."))
+        elif isinstance(item, list):
+            out[f"{prefix}{key}"] = json.dumps(item)
+        else:
+            out[f"{prefix}{key}"] = item
+    return out
+
+
+def _where(filters: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name, value in filters.items():
+        if name not in RUN_FILTERS:
+            raise LiftbenchError(
+                f"cannot filter runs by {name!r}{did_you_mean(name, RUN_FILTERS)}; filters: {', '.join(RUN_FILTERS)}"
+            )
+        if value is None:
+            clauses.append(f"{name} IS NULL")
+        elif isinstance(value, list | tuple | set | frozenset):
+            options = [_sql_value(v) for v in value]
+            clauses.append(f"{name} IN ({', '.join('?' * len(options))})" if options else "0")
+            params.extend(options)
+        else:
+            clauses.append(f"{name} = ?")
+            params.append(_sql_value(value))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _sql_value(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _parquet_ready(frame: pd.DataFrame, pyarrow: Any) -> pd.DataFrame:
+    """Columns of mixed Python types (a spec key that is a number in one method and text in another) as JSON text."""
+    out = frame.copy()
+    for column in [c for c in out.columns if pd.api.types.is_object_dtype(out[c].dtype)]:
+        try:
+            pyarrow.array(out[column], from_pandas=True)
+        except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
+            out[column] = [v if v is None or isinstance(v, str) else json.dumps(v) for v in out[column]]
+    return out
