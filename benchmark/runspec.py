@@ -1,0 +1,275 @@
+"""`RunSpec`: one experiment, frozen, with a stable hash that keys its result in the store.
+
+The hash is a short sha256 of the spec's canonical JSON (sorted keys, no whitespace), so it does not
+depend on the process, on `PYTHONHASHSEED` or on the order a mapping was written in. Two rules make it
+last across versions of liftbench:
+
+- Fields that hold their default value are left out of the hashed JSON, so adding a new field whose
+  default means "what happened before" keeps every stored hash valid. Never change a default.
+- Numbers keep their JSON type: `1` and `1.0` hash differently, and so do `1` and `true`. Parameters
+  exist where the difference matters (scikit-learn's `max_features=1` is one feature, `1.0` all of
+  them), so they are never merged. Equality follows the hash: specs are equal exactly when their
+  hashes are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import numbers
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from tasks.errors import LiftbenchError, did_you_mean
+
+HASH_LENGTH = 16  # hex characters of the sha256 kept as the run's key
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: the one text a value hashes as."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _freeze(value: Any, where: str) -> Any:
+    """A hashable copy of a JSON-like value: lists become tuples, mappings `FrozenParams`."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        out = float(value)
+        if not math.isfinite(out):
+            raise LiftbenchError(f"{where}: {out} is not a finite number; write a finite value")
+        return out
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(item, f"{where}[{i}]") for i, item in enumerate(value))
+    if isinstance(value, Mapping):
+        return FrozenParams(value, where=where)
+    raise LiftbenchError(
+        f"{where}: {value!r} is a {type(value).__name__}; use a string (quoted), number, boolean, null, list or mapping"
+    )
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, FrozenParams):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return [_thaw(item) for item in value]
+    return value
+
+
+class FrozenParams(Mapping[str, Any]):
+    """An immutable, hashable mapping of parameter names to JSON values.
+
+    Keys are strings, kept sorted; nested lists are stored as tuples and nested mappings as
+    `FrozenParams`. Equality and hashing go through the canonical JSON, so they match `RunSpec.hash`.
+    """
+
+    __slots__ = ("_data", "_canonical")
+
+    def __init__(self, values: Mapping[str, Any] | None = None, *, where: str = "params") -> None:
+        if values is None:
+            values = {}
+        if not isinstance(values, Mapping):
+            raise LiftbenchError(
+                f"{where}: expected a mapping of names to values, not {type(values).__name__}"
+            )
+        bad = [key for key in values if not isinstance(key, str)]
+        if bad:
+            raise LiftbenchError(f"{where}: parameter name {bad[0]!r} is not a string; quote it")
+        self._data = {key: _freeze(values[key], f"{where}[{key!r}]") for key in sorted(values)}
+        self._canonical = canonical_json(self.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: _thaw(value) for key, value in self._data.items()}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenParams):
+            return self._canonical == other._canonical
+        if isinstance(other, Mapping):
+            try:
+                return self._canonical == FrozenParams(other)._canonical
+            except LiftbenchError:
+                return False
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._canonical)
+
+    def __repr__(self) -> str:
+        return f"FrozenParams({self.to_json()!r})"
+
+    def short(self) -> str:
+        """`k=v,k2=v2` for labels."""
+        return ",".join(f"{key}={canonical_json(_thaw(value))}" for key, value in self._data.items())
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """A named change to the data (noise, label corruption, outliers...) with its parameters."""
+
+    name: str
+    params: FrozenParams = field(default_factory=FrozenParams)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise LiftbenchError(f"RunSpec.perturbation.name: {self.name!r} is not a non-empty string")
+        object.__setattr__(self, "params", FrozenParams(self.params, where="RunSpec.perturbation.params"))
+
+    @classmethod
+    def coerce(cls, value: Perturbation | Mapping[str, Any] | str | None) -> Perturbation | None:
+        """None (clean data), a name, a `{"name": ..., "params": {...}}` mapping, or a `Perturbation`."""
+        if value is None or isinstance(value, Perturbation):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - {"name", "params"})
+            if unknown or "name" not in value:
+                raise LiftbenchError(
+                    "RunSpec.perturbation: expected {'name': ..., 'params': {...}}, "
+                    f"got keys {sorted(value)}; write the perturbation's name under 'name'"
+                )
+            return cls(value["name"], value.get("params") or {})
+        raise LiftbenchError(
+            f"RunSpec.perturbation: {value!r} is a {type(value).__name__}; use null, a name or {{name, params}}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "params": self.params.to_json()}
+
+    def short(self) -> str:
+        return f"{self.name}({self.params.short()})" if self.params else self.name
+
+
+_PARAM_FIELDS = ("task_params", "method_params", "serializer_options")
+_INT_FIELDS = ("split_seed", "seed")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec:
+    """One experiment: which rows (task, split, size, perturbation), which learner, which seed.
+
+    Mappings may be given as plain dicts; they are stored as `FrozenParams`. `train_size=None` trains
+    on the whole training split; an int takes a nested subset of that size (smaller sizes are
+    prefixes of larger ones). `serializer` and `model` are used by LIFT methods and None for baselines.
+    """
+
+    task: str
+    method: str
+    task_params: FrozenParams = field(default_factory=FrozenParams)
+    split_seed: int = 0
+    split_protocol: str = "default"
+    train_size: int | None = None
+    perturbation: Perturbation | None = None
+    method_params: FrozenParams = field(default_factory=FrozenParams)
+    serializer: str | None = None
+    serializer_options: FrozenParams = field(default_factory=FrozenParams)
+    model: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("task", "method", "split_protocol"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise LiftbenchError(f"RunSpec.{name}: {value!r} is not a non-empty string")
+        for name in ("serializer", "model"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise LiftbenchError(f"RunSpec.{name}: {value!r} is neither null nor a non-empty string")
+        for name in _INT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise LiftbenchError(f"RunSpec.{name}: {value!r} is not a non-negative integer")
+        size = self.train_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise LiftbenchError(
+                f"RunSpec.train_size: {size!r} is neither null (all rows) nor a positive integer"
+            )
+        for name in _PARAM_FIELDS:
+            object.__setattr__(self, name, FrozenParams(getattr(self, name), where=f"RunSpec.{name}"))
+        object.__setattr__(self, "perturbation", Perturbation.coerce(self.perturbation))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-safe values; `RunSpec.from_dict(spec.to_dict()) == spec`."""
+        return {f.name: _to_json(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        """Rebuild a spec from `to_dict()` output; missing optional fields take their defaults."""
+        if not isinstance(data, Mapping):
+            raise LiftbenchError(f"RunSpec: expected a mapping of fields, not {type(data).__name__}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise LiftbenchError(
+                f"RunSpec: unknown field {unknown[0]!r}{did_you_mean(str(unknown[0]), names)}; fields: {', '.join(names)}"
+            )
+        missing = [name for name in ("task", "method") if name not in data]
+        if missing:
+            raise LiftbenchError(
+                f"RunSpec: field {missing[0]!r} is missing; every run names its task and method"
+            )
+        return cls(**data)
+
+    def _hashed_fields(self) -> dict[str, Any]:
+        """`to_dict()` without the fields that hold their default value."""
+        return {
+            f.name: value
+            for f, value in zip(dataclasses.fields(self), self.to_dict().values(), strict=True)
+            if value != _default_json(f)
+        }
+
+    @cached_property
+    def hash(self) -> str:
+        """The stable key of this run's result (see the module docstring for what it covers)."""
+        return hashlib.sha256(canonical_json(self._hashed_fields()).encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunSpec):
+            return NotImplemented
+        return self.hash == other.hash
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+    def label(self) -> str:
+        """A short one-line description, e.g. `iris/logreg seed=0 split=1 n=all`."""
+        task = f"{self.task}({self.task_params.short()})" if self.task_params else self.task
+        method = f"{self.method}({self.method_params.short()})" if self.method_params else self.method
+        parts = [f"{task}/{method}", f"seed={self.seed}", f"split={self.split_seed}"]
+        parts.append(f"n={'all' if self.train_size is None else self.train_size}")
+        if self.split_protocol != "default":
+            parts.append(f"protocol={self.split_protocol}")
+        if self.perturbation is not None:
+            parts.append(f"perturb={self.perturbation.short()}")
+        if self.serializer is not None:
+            options = f"({self.serializer_options.short()})" if self.serializer_options else ""
+            parts.append(f"ser={self.serializer}{options}")
+        if self.model is not None:
+            parts.append(f"model={self.model}")
+        return " ".join(parts)
+
+
+def _to_json(value: Any) -> Any:
+    return value.to_json() if isinstance(value, FrozenParams | Perturbation) else value
+
+
+def _default_json(f: dataclasses.Field) -> Any:
+    """A field's default as JSON; a required field (no default) never counts as holding it."""
+    if f.default_factory is not dataclasses.MISSING:
+        return _to_json(f.default_factory())
+    return dataclasses.MISSING if f.default is dataclasses.MISSING else f.default

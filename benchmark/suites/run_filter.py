@@ -1,0 +1,69 @@
+"""The run filter: a small, safe language that selects runs by their fields, e.g. `task=iris,method=logreg|svm`.
+
+Clauses `field=value[|value...]` or `field!=value[|value...]`, separated by commas or spaces, must all
+hold. Values are shell-style patterns (`plants-*`) matched against each field's text; nothing is
+evaluated.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
+
+from benchmark.runspec import RunSpec
+from tasks.errors import LiftbenchError, did_you_mean
+
+# The text each field is matched as; unset values read as all / clean / none.
+FILTER_FIELDS: dict[str, Callable[[RunSpec], str]] = {
+    "task": lambda spec: spec.task,
+    "method": lambda spec: spec.method,
+    "seed": lambda spec: str(spec.seed),
+    "split_seed": lambda spec: str(spec.split_seed),
+    "split_protocol": lambda spec: spec.split_protocol,
+    "train_size": lambda spec: "all" if spec.train_size is None else str(spec.train_size),
+    "perturbation": lambda spec: "clean" if spec.perturbation is None else spec.perturbation.name,
+    "serializer": lambda spec: spec.serializer or "none",
+    "model": lambda spec: spec.model or "none",
+    "hash": lambda spec: spec.hash,
+}
+_CLAUSE = re.compile(r"^(?P<field>[A-Za-z_]+)(?P<op>!=|=)(?P<values>.+)$")
+
+
+def _parse_filter(expr: str) -> list[tuple[str, bool, tuple[str, ...]]]:
+    clauses = []
+    for clause in (part for part in re.split(r"[,\s]+", expr.strip()) if part):
+        match = _CLAUSE.match(clause)
+        if match is None:
+            raise LiftbenchError(
+                f"filter {expr!r}: {clause!r} is not field=value; write e.g. task=iris,method=logreg|svm"
+                " (several values of one field are joined with |)"
+            )
+        field = match["field"]
+        if field not in FILTER_FIELDS:
+            raise LiftbenchError(
+                f"filter {expr!r}: unknown field {field!r}{did_you_mean(field, FILTER_FIELDS)};"
+                f" fields: {', '.join(FILTER_FIELDS)}"
+            )
+        values = tuple(match["values"].split("|"))
+        if not all(values):
+            raise LiftbenchError(f"filter {expr!r}: {clause!r} has an empty value; write field=a|b")
+        clauses.append((field, match["op"] == "=", values))
+    return clauses
+
+
+def filter_runs(runs: Iterable[RunSpec], expr: str) -> list[RunSpec]:
+    """The runs that satisfy every clause of `expr`, in their order, e.g. `task=iris,method=logreg|svm seed=0`.
+
+    `field!=a|b` keeps runs matching none of the values. Unset values read as `all` (train_size),
+    `clean` (perturbation) and `none` (serializer, model); `hash=3fa2*` selects by hash prefix.
+    """
+    clauses = _parse_filter(expr)
+    return [
+        spec
+        for spec in runs
+        if all(
+            any(fnmatch.fnmatchcase(FILTER_FIELDS[field](spec), value) for value in values) == wanted
+            for field, wanted, values in clauses
+        )
+    ]
