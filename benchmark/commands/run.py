@@ -1,0 +1,125 @@
+"""`liftbench run`: expand a suite, run what is not stored yet, and show the results."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from benchmark.commands.results_table import echo_suite_tables
+from benchmark.methods import method_entries
+from benchmark.runner import RunResult, check_runs, run_suite
+from benchmark.store import DEFAULT_STORE_PATH, ResultStore
+from benchmark.suites import filter_runs, load_suite, validate_names
+from benchmark.wandb_mirror import WandbMirror
+from tasks.registry import all_specs
+
+
+@click.command(name="run")
+@click.option(
+    "--suite", "suite_ref", required=True, metavar="NAME|PATH", help="A shipped suite name or a YAML file."
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_STORE_PATH,
+    show_default=True,
+    help="The results store (SQLite).",
+)
+@click.option(
+    "--filter",
+    "filter_expr",
+    default=None,
+    metavar="EXPR",
+    help="Only matching runs, e.g. 'task=iris method=logreg|svm seed=0'.",
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--dry-run", is_flag=True, help="List the runs and which are stored; run nothing.")
+@click.option("--force", is_flag=True, help="Rerun and replace runs that are already stored.")
+@click.option(
+    "--wandb",
+    "wandb_mode",
+    type=click.Choice(["online", "offline", "disabled"]),
+    default=None,
+    help="Mirror runs to W&B (default: online with credentials, else offline).",
+)
+@click.option("--wandb-project", default="liftbench", show_default=True, help="W&B project.")
+@click.option("--wandb-entity", default=None, help="W&B entity (team or user).")
+def command(
+    suite_ref: str,
+    store_path: Path,
+    filter_expr: str | None,
+    jobs: int,
+    dry_run: bool,
+    force: bool,
+    wandb_mode: str | None,
+    wandb_project: str,
+    wandb_entity: str | None,
+) -> None:
+    """Run a benchmark suite; stored runs are skipped, so an interrupted suite resumes."""
+    suite = load_suite(suite_ref)
+    validate_names(suite, [s.name for s in all_specs()], method_entries())
+    runs = suite.expand()
+    if filter_expr:
+        runs = filter_runs(runs, filter_expr)
+    runs = check_runs(runs, where=f"suite file {suite.path}")
+    store = ResultStore(store_path)
+    stored = store.stored_hashes([r.hash for r in runs], status="ok")
+    if dry_run:
+        for spec in runs:
+            click.echo(f"{'stored ' if spec.hash in stored else 'to run '} {spec.hash}  {spec.label()}")
+        click.echo(
+            f"{len(runs)} runs in suite {suite.name}: {len(stored)} stored, {len(runs) - len(stored)} to run (store {store.path})"
+        )
+        return
+    # W&B's local files live beside the store unless WANDB_DIR says otherwise.
+    wandb_dir = None if os.environ.get("WANDB_DIR") else store.path.parent / "wandb"
+    mirror = WandbMirror(wandb_mode, project=wandb_project, entity=wandb_entity, dir=wandb_dir)
+    click.echo(
+        f"suite {suite.name}: {len(runs)} runs, {0 if force else len(stored)} already stored; "
+        f"store {store.path}; W&B {mirror.mode}",
+        err=True,
+    )
+    bar = tqdm(
+        total=len(runs) - (0 if force else len(stored)), unit="run", file=sys.stderr, dynamic_ncols=True
+    )
+
+    def on_done(result: RunResult, finished: int, to_do: int) -> None:
+        bar.update(1)
+        bar.write(_run_line(result), file=sys.stderr)
+
+    try:
+        summary = run_suite(
+            runs, store, suite=suite.name, jobs=jobs, force=force, mirror=mirror, on_done=on_done
+        )
+    finally:
+        bar.close()
+        mirror.close()
+    echo_suite_tables(store, [r.hash for r in runs])
+    failed = summary.failed
+    click.echo(
+        f"\n{len(summary.done)} runs done ({len(failed)} failed), {summary.skipped} were already stored."
+        f" Results: {store.path}"
+        + (f"; W&B runs under {mirror.dir or Path('wandb')}" if mirror.mode != "disabled" else "")
+    )
+    if failed:
+        click.echo("failed runs (see `liftbench results show HASH`):", err=True)
+        for result in failed:
+            click.echo(f"  {result.record.run_hash}  {result.spec.label()}: {result.record.error}", err=True)
+    if summary.interrupted:
+        click.echo("interrupted: the runs above are stored; run the same command again to resume", err=True)
+        raise SystemExit(130)
+
+
+def _run_line(result: RunResult) -> str:
+    record = result.record
+    if not result.ok:
+        return f"FAILED {record.run_hash}  {result.spec.label()}: {record.error}"
+    key = "accuracy" if record.kind == "classification" else "rae"
+    value = record.metrics.get(key)
+    timing = record.provenance.get("fit_seconds", 0.0) + record.provenance.get("predict_seconds", 0.0)
+    return f"ok     {record.run_hash}  {result.spec.label()}  {key}={value:.4f}  ({timing:.1f}s)"
