@@ -1,0 +1,1 @@
+"""Language models; `benchmark.lm.bundled` finds and materialises the bundled SmolLM2-135M-Instruct."""
