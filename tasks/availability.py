@@ -38,4 +38,10 @@ def availability(spec: TaskSpec) -> Availability:
             "or point LIFTBENCH_OPENML_CACHE at a cache that has it",
             f"OpenML {spec.openml_id} not in the cache: `liftbench data fetch --id {spec.openml_id}`",
         )
+    if spec.source.endswith("-file"):
+        from tasks.real_regression import missing_file
+
+        missing = missing_file(spec.name)
+        if missing is not None:
+            return Availability(False, "", missing.reason, missing.brief)
     return Availability(True, spec.source)

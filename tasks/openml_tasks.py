@@ -6,10 +6,9 @@ Importing this module registers one task per `OpenMLTask` row of `CATALOGUE`. Su
 * ``lift-extra``: breast-cancer, hamster, the class-imbalance sets 1444 and 1467 and breast cancer
   Wisconsin (diagnostic), plus the image tasks registered by `tasks.images`;
 * ``imbalance``: the paper's class-imbalance sets 1444, 1467 and 1511 (§1.2, §9.11);
-* ``lift-regression-real``: the paper's real regression sets that have a verified OpenML id. Only
-  `student` (42351, named by the paper's code) has one; servo, CCPP and insurance came to the paper as
-  UCI/Kaggle files, for which no OpenML id could be confirmed, so they are not registered here: run
-  them from their files with the `file` task (`-p path=... -p target=... -p kind=regression`).
+* ``lift-regression-real``: `student` (42351, named by the paper's code). servo, CCPP and insurance
+  came to the paper as UCI/Kaggle files with no OpenML id that could be confirmed; `tasks.real_regression`
+  registers them in the same suite, read from their original files.
 
 Loading never downloads. Features keep their values and types (numeric, integer, categorical) and
 missing values stay NaN; `load_task(..., missing="drop-columns")` applies the paper's column dropping.

@@ -23,6 +23,7 @@ _CATALOGUE_MODULES = (
     "tasks.openml_tasks",
     "tasks.images",
     "tasks.local_files",
+    "tasks.real_regression",
 )
 _loaded = False
 

@@ -61,7 +61,7 @@ def test_lift_extra_and_imbalance_suites() -> None:
 
 
 def test_real_regression_suite_holds_student_with_its_target() -> None:
-    assert suites()["lift-regression-real"] == ["student"]
+    assert suites()["lift-regression-real"] == ["student", "servo", "ccpp", "insurance"]
     spec = get_spec("student")
     assert (spec.openml_id, spec.kind, spec.target, spec.n_rows) == (42351, "regression", "G3", 649)
 
