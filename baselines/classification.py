@@ -87,6 +87,7 @@ class TunedClassifier(TunedBaseline):
     missing from the training rows) and maps every answer back to the task's class codes."""
 
     kind = "classification"
+    default_scale = True  # the paper standardized (X_norm) for its classification baselines
     metric = ValidationMetric("accuracy", accuracy_score, higher_is_better=True)
 
     def _fit_target(self, y_train: np.ndarray, data: FitData) -> np.ndarray:

@@ -4,11 +4,11 @@ Base estimators and grids are the paper's, with its names set right: `gbt` is sc
 GradientBoostingRegressor (the paper's "xg"/"XGBoost"), and `xgboost` is a real XGBRegressor with
 the classification grid. Seeds come from `FitData.seed` (the paper fixed random_state=0 or 1).
 
-Scaling: the paper's regression baselines saw raw features. Here `scale=True` by default for every
-baseline, with a scaler fitted on the training rows only; it changes the answers of the
-distance- and gradient-based learners (knn, krr, mlp, gp), not of the trees (gbt, rf, xgboost),
-and only the conditioning of poly. `scale=False` reproduces the paper's inputs. `FitInfo.extra`
-records which was used.
+Scaling: the paper's regression baselines saw raw features, and their grids (KRR's gamma, the GP's
+length scale) are sized for raw units, so `scale=False` is the regression default; `scale=True`
+standardizes with a scaler fitted on the training rows only. It changes the answers of the
+distance- and gradient-based learners (knn, krr, mlp, gp), not of the trees (gbt, rf, xgboost).
+`FitInfo.extra` records which was used.
 
 `std`: `gp` gives its posterior predictive std (without the `alpha` noise term); `rf` gives the
 spread (std) of its trees' predictions, a measure of disagreement rather than a calibrated spread.
@@ -96,6 +96,7 @@ REGRESSORS: dict[str, Recipe] = {
 
 class TunedRegressor(TunedBaseline):
     kind = "regression"
+    default_scale = False  # the paper's grids (e.g. KRR's gamma) are for raw inputs
     metric = ValidationMetric("rmse", root_mean_squared_error, higher_is_better=False)
 
     def _fit_target(self, y_train: np.ndarray, data: FitData) -> np.ndarray:

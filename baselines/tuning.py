@@ -37,7 +37,8 @@ from benchmark.methods import FitData, FitInfo, Method, MethodEntry, Predictions
 from tasks.errors import LiftbenchError, did_you_mean
 from tasks.preprocessing import TabularPreprocessor
 
-BASELINE_DEFAULTS: Mapping[str, Any] = {"grid": None, "params": None, "scale": True}
+# scale=None means the paper's choice for the kind (`TunedBaseline.default_scale`).
+BASELINE_DEFAULTS: Mapping[str, Any] = {"grid": None, "params": None, "scale": None}
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class TunedBaseline(ABC):
 
     kind: ClassVar[str]
     metric: ClassVar[ValidationMetric]
+    default_scale: ClassVar[bool]  # standardize numeric features when the user does not say
 
     def __init__(
         self,
@@ -161,7 +163,7 @@ class TunedBaseline(ABC):
         *,
         grid: Mapping[str, Sequence[Any]] | None,
         params: Mapping[str, Any] | None,
-        scale: bool | str,
+        scale: bool | str | None,
     ) -> None:
         self.name = name
         self.recipe = recipe
@@ -169,7 +171,7 @@ class TunedBaseline(ABC):
         self.fixed = dict(_as_mapping(params, f"{where}, option 'params'"))
         search = recipe.grid if grid is None else _as_grid(grid, f"{where}, option 'grid'")
         self.grid = {key: list(values) for key, values in search.items() if key not in self.fixed}
-        self.scale = _as_bool(scale, f"{where}, option 'scale'")
+        self.scale = self.default_scale if scale is None else _as_bool(scale, f"{where}, option 'scale'")
         base = recipe.estimator()
         known = base.get_params(deep=True)
         for key in [*self.fixed, *self.grid]:

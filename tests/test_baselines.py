@@ -291,3 +291,13 @@ def test_categorical_features_and_missing_values(name: str, kind: str) -> None:
         assert np.mean(pred.y_pred[known] == y_test[known]) > 0.95
     else:
         assert r2(y_test[known], pred.y_pred[known]) > 0.9
+
+
+def test_scaling_defaults_follow_the_paper_per_kind() -> None:
+    """Classification baselines saw standardized features; regression ones raw features (their grids
+    are sized for raw units), unless the user says otherwise."""
+    fit, _, _ = split(classification_task(100, seed=9), 60, 20)
+    assert make_method("knn", "classification", 0).fit(fit).extra["scale"] is True
+    fit, _, _ = split(regression_task(100, seed=9), 60, 20)
+    assert make_method("knn", "regression", 0).fit(fit).extra["scale"] is False
+    assert make_method("knn", "regression", 0, {"scale": True}).fit(fit).extra["scale"] is True
