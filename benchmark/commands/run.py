@@ -104,7 +104,11 @@ def command(
     click.echo(
         f"\n{len(summary.done)} runs done ({len(failed)} failed), {summary.skipped} were already stored."
         f" Results: {store.path}"
-        + (f"; W&B runs under {mirror.dir or Path('wandb')}" if mirror.mode != "disabled" else "")
+        + (
+            f"; W&B {mirror.mode} runs under {(mirror.dir or Path('.')) / 'wandb'}"
+            if mirror.mode != "disabled"
+            else ""
+        )
     )
     if failed:
         click.echo("failed runs (see `liftbench results show HASH`):", err=True)
