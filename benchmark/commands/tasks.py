@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from benchmark.commands.params import parse_key_values
@@ -51,6 +53,10 @@ def list_tasks(suite: str | None, kind: str | None) -> None:
 def show_task(name: str, params: tuple[str, ...]) -> None:
     """Everything about one task: shape, classes, source, parameters, availability, citation."""
     spec = get_spec(name)
+    avail = availability(spec)
+    given = parse_key_values(params)
+    loadable = avail.available or (spec.source == "file" and bool(given))
+    data = load_task(name, **given) if loadable else None  # before printing: a bad parameter is one line
     click.echo(f"{spec.name}: {spec.description}" if spec.description else spec.name)
     click.echo(f"  kind:       {spec.kind}")
     click.echo(f"  source:     {spec.source}" + (f" (OpenML {spec.openml_id})" if spec.openml_id else ""))
@@ -62,12 +68,9 @@ def show_task(name: str, params: tuple[str, ...]) -> None:
         click.echo("  parameters: " + ", ".join(f"{k}={v!r}" for k, v in spec.defaults.items()))
     if spec.citation:
         click.echo(f"  citation:   {spec.citation}")
-    avail = availability(spec)
-    given = parse_key_values(params)
-    if not avail.available and not (spec.source == "file" and given):
+    if data is None:
         click.echo(f"  offline:    unavailable: {avail.reason}")
         return
-    data = load_task(name, **given)
     click.echo(
         f"  offline:    yes, served by {data.source}"
         + (f" ({data.source_detail})" if data.source_detail else "")
@@ -104,7 +107,7 @@ def check_tasks(suite: str | None) -> None:
     specs = list_specs(suite=suite)
     rows = [("task", "kind", "rows", "feat", "target", "source", "train/val/test")]
     unavailable: list[tuple[TaskSpec, str]] = []
-    with click.progressbar(specs, label="loading tasks", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(specs, label="loading tasks", file=sys.stderr) as bar:
         for spec in bar:
             avail = availability(spec)
             if not avail.available:
