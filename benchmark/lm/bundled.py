@@ -75,8 +75,11 @@ def materialise_once(target: Path, build: Callable[[Path], None]) -> Path:
 
 
 def _transformers() -> Any:
-    """Import transformers offline; a missing GGUF dependency is a clear error."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
+    """Import transformers; a missing GGUF dependency is a clear error.
+
+    Every load below reads local files only (`local_files_only=True`), so nothing here touches the
+    network and nothing switches the whole process (or its children) to offline mode.
+    """
     missing = [m for m in ("transformers", "gguf", "accelerate") if importlib.util.find_spec(m) is None]
     if missing:
         raise LiftbenchError(f"loading the bundled model needs {', '.join(missing)}; run `make setup`")
@@ -88,8 +91,10 @@ def _transformers() -> Any:
 def _build_tokenizer(folder: Path) -> None:
     transformers = _transformers()
     gguf = bundled_gguf_path()
-    config = transformers.AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = transformers.AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, local_files_only=True
+    )
     tokenizer.model_max_length = config.max_position_embeddings  # the GGUF tokenizer records no limit
     tokenizer.save_pretrained(folder)
 
@@ -99,9 +104,11 @@ def _build_model(folder: Path) -> None:
     import torch
 
     gguf = bundled_gguf_path()
-    tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, local_files_only=True
+    )
     quantised = transformers.AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, local_files_only=True
     )
     config = quantised.config
     # transformers 5.2x marks a GGUF-loaded model as not serialisable and not trainable; a plain model
@@ -123,7 +130,7 @@ def bundled_tokenizer_dir() -> Path:
 def load_bundled_tokenizer() -> Any:
     """The SmolLM2 tokenizer (fast; materialised once). Its model_max_length is the model's context."""
     folder = bundled_tokenizer_dir()
-    return _transformers().AutoTokenizer.from_pretrained(folder)
+    return _transformers().AutoTokenizer.from_pretrained(folder, local_files_only=True)
 
 
 def materialise_bundled_model() -> Path:
