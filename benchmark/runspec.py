@@ -155,6 +155,50 @@ class Perturbation:
         return f"{self.name}({self.params.short()})" if self.params else self.name
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A named extra evaluation set (a decision-boundary grid, an extrapolation line) with its parameters."""
+
+    name: str
+    params: FrozenParams = field(default_factory=FrozenParams)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise LiftbenchError(f"RunSpec.evaluations: {self.name!r} is not a non-empty name")
+        object.__setattr__(self, "params", FrozenParams(self.params, where="RunSpec.evaluations.params"))
+
+    @classmethod
+    def coerce_all(cls, value: Any) -> tuple[Evaluation, ...]:
+        """A list of names, `{"name": ..., "params": {...}}` mappings or `Evaluation`s, sorted by name."""
+        if isinstance(value, str | Mapping) or not isinstance(value, list | tuple):
+            raise LiftbenchError(
+                f"RunSpec.evaluations: {value!r} is not a list; write a list of names, e.g. ['grid']"
+            )
+        items = []
+        for item in value:
+            if isinstance(item, Evaluation):
+                items.append(item)
+            elif isinstance(item, str):
+                items.append(cls(item))
+            elif isinstance(item, Mapping) and "name" in item and set(item) <= {"name", "params"}:
+                items.append(cls(item["name"], item.get("params") or {}))
+            else:
+                raise LiftbenchError(
+                    f"RunSpec.evaluations: {item!r} is not a name or {{'name': ..., 'params': {{...}}}}"
+                )
+        names = [item.name for item in items]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise LiftbenchError(f"RunSpec.evaluations: {repeated[0]!r} is listed twice; give each set once")
+        return tuple(sorted(items, key=lambda item: item.name))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "params": self.params.to_json()}
+
+    def short(self) -> str:
+        return f"{self.name}({self.params.short()})" if self.params else self.name
+
+
 _PARAM_FIELDS = ("task_params", "method_params", "serializer_options")
 _INT_FIELDS = ("split_seed", "seed")
 
@@ -166,6 +210,8 @@ class RunSpec:
     Mappings may be given as plain dicts; they are stored as `FrozenParams`. `train_size=None` trains
     on the whole training split; an int takes a nested subset of that size (smaller sizes are
     prefixes of larger ones). `serializer` and `model` are used by LIFT methods and None for baselines.
+    `evaluations` names extra evaluation sets (`tasks.evaluation_sets`: "grid", "line", or
+    `{"name": ..., "params": {...}}`) that the run predicts and stores besides its test rows.
     """
 
     task: str
@@ -180,6 +226,7 @@ class RunSpec:
     serializer_options: FrozenParams = field(default_factory=FrozenParams)
     model: str | None = None
     seed: int = 0
+    evaluations: tuple[Evaluation, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("task", "method", "split_protocol"):
@@ -202,6 +249,7 @@ class RunSpec:
         for name in _PARAM_FIELDS:
             object.__setattr__(self, name, FrozenParams(getattr(self, name), where=f"RunSpec.{name}"))
         object.__setattr__(self, "perturbation", Perturbation.coerce(self.perturbation))
+        object.__setattr__(self, "evaluations", Evaluation.coerce_all(self.evaluations))
 
     def to_dict(self) -> dict[str, Any]:
         """Every field as JSON-safe values; `RunSpec.from_dict(spec.to_dict()) == spec`."""
@@ -261,15 +309,19 @@ class RunSpec:
             parts.append(f"ser={self.serializer}{options}")
         if self.model is not None:
             parts.append(f"model={self.model}")
+        if self.evaluations:
+            parts.append(f"eval={','.join(item.short() for item in self.evaluations)}")
         return " ".join(parts)
 
 
 def _to_json(value: Any) -> Any:
-    return value.to_json() if isinstance(value, FrozenParams | Perturbation) else value
+    if isinstance(value, tuple):
+        return [_to_json(item) for item in value]
+    return value.to_json() if isinstance(value, FrozenParams | Perturbation | Evaluation) else value
 
 
 def _default_json(f: dataclasses.Field) -> Any:
     """A field's default as JSON; a required field (no default) never counts as holding it."""
     if f.default_factory is not dataclasses.MISSING:
         return _to_json(f.default_factory())
-    return dataclasses.MISSING if f.default is dataclasses.MISSING else f.default
+    return dataclasses.MISSING if f.default is dataclasses.MISSING else _to_json(f.default)

@@ -13,6 +13,11 @@ Prediction frames have a fixed schema, checked on write as AMLB checks its predi
 for an invalid answer, or the regression value with the method's fallback applied) and `invalid`,
 plus optional `proba` (a length-K sequence per row, classification), `std` (regression) and `raw`
 (the LM's text).
+
+`y_true` is known in every "test" row (a CHECK constraint holds the database to it). Rows of other
+splits (an evaluation set `eval:<name>` whose truth the task does not know) may hold NaN there; it is
+stored as NULL and read back as NaN (a classification `y_true` column holding NaN comes back as
+float instead of integer codes).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ PROBA_SUM_TOLERANCE = 1e-4  # float32 probabilities of a few classes sum to 1 wi
 RUN_FILTERS = ("run_hash", "suite", "task", "method", "kind", "seed", "split_seed", "train_size", "status")
 REQUIRED_PREDICTION_COLUMNS = ("row_index", "split", "y_true", "y_pred", "invalid")
 PREDICTION_COLUMNS = (*REQUIRED_PREDICTION_COLUMNS, "proba", "std", "raw")
+STRICT_TARGET_SPLIT = "test"  # the split whose y_true must always be known
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _SCHEMA = (
@@ -67,7 +73,7 @@ _SCHEMA = (
         run_hash TEXT NOT NULL REFERENCES runs (run_hash) ON DELETE CASCADE,
         row_index INTEGER NOT NULL,
         split TEXT NOT NULL,
-        y_true REAL NOT NULL,
+        y_true REAL CHECK (y_true IS NOT NULL OR split != 'test'),
         y_pred REAL NOT NULL,
         invalid INTEGER NOT NULL CHECK (invalid IN (0, 1)),
         proba_json TEXT,
@@ -263,9 +269,12 @@ class ResultStore:
         frame["invalid"] = frame["invalid"].astype(bool)
         frame["proba"] = [None if p is None else json.loads(p) for p in frame["proba"]]
         frame["std"] = frame["std"].astype(float)
-        code_type = np.int64 if kind == "classification" else float
-        for column in ("y_true", "y_pred"):
-            frame[column] = frame[column].astype(code_type)
+        frame["y_true"] = pd.to_numeric(frame["y_true"], errors="raise").astype(float)
+        frame["y_pred"] = frame["y_pred"].astype(float)
+        if kind == "classification":
+            frame["y_pred"] = frame["y_pred"].astype(np.int64)
+            if frame["y_true"].notna().all():
+                frame["y_true"] = frame["y_true"].astype(np.int64)
         return frame
 
     def compare(self, metric: str, by: Sequence[str] = ("method", "task"), **filters: Any) -> pd.DataFrame:
@@ -518,7 +527,7 @@ def _prediction_rows(record: RunRecord, frame: pd.DataFrame | None) -> list[tupl
         raise ValueError(f"{where}: split must be a non-empty string in every row")
     if pd.DataFrame({"s": split, "i": row_index}).duplicated().any():
         raise ValueError(f"{where}: (split, row_index) repeats")
-    y_true = _finite(frame["y_true"], f"{where}: y_true")
+    y_true, known = _targets(frame["y_true"], np.array(split, dtype=object) == STRICT_TARGET_SPLIT, where)
     y_pred = _finite(frame["y_pred"], f"{where}: y_pred")
     invalid = frame["invalid"]
     if invalid.isna().any() or not invalid.isin([0, 1]).all():
@@ -527,14 +536,14 @@ def _prediction_rows(record: RunRecord, frame: pd.DataFrame | None) -> list[tupl
     proba_json: list[str | None] = [None] * len(frame)
     std: list[float | None] = [None] * len(frame)
     if record.kind == "classification":
-        y_true = _integers(frame["y_true"], f"{where}: y_true")
+        codes = _integers(pd.Series(y_true[known]), f"{where}: y_true")
         y_pred = _integers(frame["y_pred"], f"{where}: y_pred")
-        if (y_true < 0).any() or (y_pred < INVALID_CLASS).any():
+        if (codes < 0).any() or (y_pred < INVALID_CLASS).any():
             raise ValueError(f"{where}: class codes must be >= 0 (y_pred: >= {INVALID_CLASS} for invalid)")
         if "std" in frame.columns and frame["std"].notna().any():
             raise ValueError(f"{where}: std is for regression runs; this run is classification")
         if "proba" in frame.columns:
-            proba_json = _proba_json(frame["proba"], y_true, y_pred, where)
+            proba_json = _proba_json(frame["proba"], codes, y_pred, where)
     else:
         if "proba" in frame.columns and frame["proba"].notna().any():
             raise ValueError(f"{where}: proba is for classification runs; this run is regression")
@@ -551,7 +560,7 @@ def _prediction_rows(record: RunRecord, frame: pd.DataFrame | None) -> list[tupl
             [record.run_hash] * len(frame),
             row_index.tolist(),
             split,
-            y_true.tolist(),
+            [value if ok else None for value, ok in zip(y_true.tolist(), known, strict=True)],
             y_pred.tolist(),
             invalid.astype(int).tolist(),
             proba_json,
@@ -560,6 +569,18 @@ def _prediction_rows(record: RunRecord, frame: pd.DataFrame | None) -> list[tupl
             strict=True,
         )
     )
+
+
+def _targets(column: pd.Series, strict: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """y_true as floats and where it is known: finite in `strict` rows, finite or NaN elsewhere."""
+    _finite(column[strict], f"{where}: y_true")
+    try:
+        values = pd.to_numeric(column, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: y_true must be numeric") from err
+    if np.isinf(values).any():
+        raise ValueError(f"{where}: y_true has {int(np.isinf(values).sum())} infinite value(s)")
+    return values, ~np.isnan(values)
 
 
 def _proba_json(column: pd.Series, y_true: np.ndarray, y_pred: np.ndarray, where: str) -> list[str | None]:
@@ -577,7 +598,7 @@ def _proba_json(column: pd.Series, y_true: np.ndarray, y_pred: np.ndarray, where
     if proba.ndim != 2 or proba.shape[1] < 2:
         raise ValueError(f"{where}: proba rows must all be numbers of one length K >= 2")
     width = proba.shape[1]
-    if y_true.max() >= width or y_pred.max() >= width:
+    if np.max(y_true, initial=-1) >= width or y_pred.max() >= width:
         raise ValueError(f"{where}: proba has {width} columns but a class code is >= {width}")
     if not np.all(np.isfinite(proba)) or (proba < 0).any() or (proba > 1).any():
         raise ValueError(f"{where}: proba values must lie in [0, 1]")

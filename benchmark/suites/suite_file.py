@@ -20,6 +20,10 @@ or `all`/null for the whole training split), perturbations/perturbation (`clean`
 serializer options), models/model (null or a model id). Baselines ignore serializer and model, so give
 those in the blocks of LIFT methods: on a baseline they would only make a second hash for the same run.
 
+`evaluations` is not an axis: its list (names or `{name, params}`, e.g. `evaluations: [grid]`) is the
+set of extra evaluation sets that every run of the block predicts (`tasks.evaluation_sets`); an empty
+list asks for none.
+
 A block expands to the cartesian product of its axes (tasks outermost, seeds innermost); a suite is
 its included suites (each expanded with its own defaults) followed by its blocks, de-duplicated by
 run hash keeping the first occurrence. Task and method names are not checked here (the runner owns
@@ -39,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from benchmark.runspec import FrozenParams, Perturbation, RunSpec
+from benchmark.runspec import Evaluation, FrozenParams, Perturbation, RunSpec
 from tasks.errors import LiftbenchError, did_you_mean
 
 SHIPPED_PACKAGE = "benchmark.suites"  # the shipped `<name>.yaml` files live beside this module
@@ -134,6 +138,18 @@ def _parse_model(value: Any, where: str) -> str | None:
     return None if value is None else _parse_name(value, where)
 
 
+def _parse_evaluations(value: Any, where: str) -> tuple[Evaluation, ...]:
+    """The whole list of evaluation sets every run of a block predicts (one value, not alternatives)."""
+    if not isinstance(value, list):
+        raise _fail(where, f"{value!r} is not a list; write evaluations: [grid] (or [] for none)")
+    named = [_parse_named(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    names = [name for name, _ in named]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise _fail(f"{where}[{i}]", f"evaluation set {name!r} is listed twice; give each once")
+    return tuple(Evaluation(name, params) for name, params in named)
+
+
 # Axis (plural key) -> (singular key, parser of one value). This order is the product order.
 _AXES: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "tasks": ("task", _parse_named),
@@ -145,7 +161,9 @@ _AXES: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "serializers": ("serializer", lambda value, where: _parse_named(value, where, nullable=True)),
     "models": ("model", _parse_model),
     "seeds": ("seed", _parse_int),
+    "evaluations": ("evaluations", _parse_evaluations),
 }
+_WHOLE_LIST_KEYS = ("evaluations",)  # keys whose list is one value for every run, not a product axis
 _SINGULAR = {singular: axis for axis, (singular, _) in _AXES.items()}
 _AXIS_DEFAULTS: dict[str, tuple[Any, ...]] = {
     "split_protocols": ("default",),
@@ -155,6 +173,7 @@ _AXIS_DEFAULTS: dict[str, tuple[Any, ...]] = {
     "serializers": ((None, FrozenParams()),),
     "models": (None,),
     "seeds": (0,),
+    "evaluations": ((),),
 }
 
 
@@ -184,6 +203,7 @@ class Block:
                 serializer_options=serializer_options,
                 model=combo["models"],
                 seed=combo["seeds"],
+                evaluations=combo["evaluations"],
             )
 
 
@@ -228,7 +248,9 @@ def _parse_axes(raw: Any, where: str) -> dict[str, tuple[tuple[Any, ...], str]]:
             raise _fail(f"{where}.{key}", f"{axis} is given twice (as {_AXES[axis][0]} and {axis}); keep one")
         _, parse = _AXES[axis]
         path = f"{where}.{key}"
-        if key == axis:
+        if axis in _WHOLE_LIST_KEYS:
+            out[axis] = ((parse(value, path),), path)
+        elif key == axis:
             if not isinstance(value, list):
                 example = f"{key}: [{value}]" if isinstance(value, str | int) else f"{key}: [...]"
                 raise _fail(path, f"{value!r} is not a list; write a YAML list, e.g. {example}")
