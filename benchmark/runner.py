@@ -19,7 +19,7 @@ import os
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +39,8 @@ from tasks.perturbations import TablePerturbation, make_perturbation
 from tasks.registry import get_spec, load_task, resolve_params
 from tasks.spec import TaskData
 from tasks.splits import SPLIT_PROTOCOLS, make_split, nested_train_subsets
+
+LAUNCHERS = ("local", "ray")
 
 # RunSpec fields that LIFT-style methods take as parameters; baselines do not declare them.
 _LM_FIELDS = ("serializer", "serializer_options", "model")
@@ -61,6 +63,7 @@ class SuiteSummary:
     skipped: int  # already stored
     done: list[RunResult] = field(default_factory=list)
     interrupted: bool = False
+    lost: int = 0  # runs a cluster launcher could not bring back; they run again next time
 
     @property
     def failed(self) -> list[RunResult]:
@@ -279,12 +282,20 @@ def run_suite(
     force: bool = False,
     mirror: WandbMirror | None = None,
     on_done: Callable[[RunResult, int, int], None] | None = None,
+    launcher: str = "local",
+    ray_options: Mapping[str, Any] | None = None,
 ) -> SuiteSummary:
     """Execute the runs not yet stored (all of them with `force`), storing each as it finishes.
 
-    `on_done(result, finished, to_do)` is called after each run is stored (for progress output).
-    Ctrl-C stops after the runs already stored; they are kept, and the next call resumes.
+    `launcher="local"` runs here (`jobs > 1`: a pool of processes); `"ray"` sends each run to a Ray
+    cluster (`ray_options`: address, num_cpus, num_gpus, max_in_flight of `run_with_ray`). Either way
+    only this process writes the store and W&B, and under a multi-process launch (Lightning DDP,
+    srun) only global rank zero does. `on_done(result, finished, to_do)` is called after each run is
+    stored. Ctrl-C stops after the runs already stored; they are kept, and the next call resumes.
     """
+    if launcher not in LAUNCHERS:
+        raise LiftbenchError(f"unknown launcher {launcher!r}; use one of: {', '.join(LAUNCHERS)}")
+    writer = is_global_rank_zero()
     stored = set() if force else store.stored_hashes([s.hash for s in runs], status="ok")
     todo = [s for s in runs if s.hash not in stored]
     summary = SuiteSummary(total=len(runs), skipped=len(runs) - len(todo))
@@ -293,8 +304,9 @@ def run_suite(
     mirroring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-mirror") if mirror else None
 
     def record(result: RunResult) -> None:
-        store.write_run(result.record, result.predictions)
-        if mirroring is not None and result.ok:
+        if writer:
+            store.write_run(result.record, result.predictions)
+        if writer and mirroring is not None and result.ok:
             r = result.record
             mirroring.submit(
                 mirror.log_run, r.spec, r.run_hash, suite, r.metrics, result.predictions, r.provenance
@@ -304,7 +316,12 @@ def run_suite(
             on_done(result, len(summary.done), len(todo))
 
     try:
-        if jobs <= 1:
+        if launcher == "ray":
+            from benchmark.launchers import run_with_ray
+
+            run_with_ray(todo, suite, record, **dict(ray_options or {}))
+            summary.lost = len(todo) - len(summary.done)
+        elif jobs <= 1:
             for spec in todo:
                 record(execute_run(spec, suite))
         else:
@@ -315,6 +332,16 @@ def run_suite(
         if mirroring is not None:
             mirroring.shutdown(wait=True)
     return summary
+
+
+def is_global_rank_zero() -> bool:
+    """False in the non-zero ranks of a multi-process launch (torchrun, Lightning DDP, srun), which
+    run the same command: only rank zero may write results. Environment variables as Lightning reads
+    them; no variable set means a single process."""
+    for variable in ("RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        if variable in os.environ:
+            return int(os.environ[variable]) == 0
+    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
 
 
 def _run_in_pool(

@@ -278,3 +278,32 @@ def test_results_commands(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
         frame = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
         assert len(frame) == 6 and "metric.accuracy" in frame.columns
     assert main(["results", "list", "--store", str(tmp_path / "missing.sqlite")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "writes"),
+    [
+        ({}, True),
+        ({"RANK": "1"}, False),
+        ({"RANK": "0"}, True),
+        ({"SLURM_PROCID": "2"}, False),
+        ({"LOCAL_RANK": "0", "NODE_RANK": "1"}, False),
+        ({"LOCAL_RANK": "1"}, False),
+    ],
+)
+def test_only_global_rank_zero_writes_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], writes: bool
+) -> None:
+    for variable in ("RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK", "LOCAL_RANK", "NODE_RANK"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    store = ResultStore(tmp_path / "store.sqlite")
+    summary = run_suite([RunSpec(task="iris", method="majority")], store)
+    assert len(summary.done) == 1
+    assert len(store.runs()) == (1 if writes else 0)
+
+
+def test_unknown_launcher_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(LiftbenchError, match="unknown launcher 'slurm'"):
+        run_suite([], ResultStore(tmp_path / "s.sqlite"), launcher="slurm")

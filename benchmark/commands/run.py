@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from benchmark.commands.results_table import echo_suite_tables
 from benchmark.methods import method_entries
-from benchmark.runner import RunResult, check_runs, run_suite
+from benchmark.runner import LAUNCHERS, RunResult, check_runs, run_suite
 from benchmark.store import DEFAULT_STORE_PATH, ResultStore
 from benchmark.suites import filter_runs, load_suite, validate_names
 from benchmark.wandb_mirror import WandbMirror
@@ -37,7 +37,37 @@ from tasks.registry import all_specs
     metavar="EXPR",
     help="Only matching runs, e.g. 'task=iris method=logreg|svm seed=0'.",
 )
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (local launcher).",
+)
+@click.option(
+    "--launcher",
+    type=click.Choice(LAUNCHERS),
+    default="local",
+    show_default=True,
+    help="Run here, or send each run to a Ray cluster.",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Ray cluster address ('auto' on a node of a running cluster); default: a local cluster.",
+)
+@click.option(
+    "--num-cpus", type=click.FloatRange(min=0), default=1.0, show_default=True, help="CPUs per run (ray)."
+)
+@click.option(
+    "--num-gpus", type=click.FloatRange(min=0), default=0.0, show_default=True, help="GPUs per run (ray)."
+)
+@click.option(
+    "--max-in-flight",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs submitted at once (ray; default 2x cluster CPUs).",
+)
 @click.option("--dry-run", is_flag=True, help="List the runs and which are stored; run nothing.")
 @click.option("--force", is_flag=True, help="Rerun and replace runs that are already stored.")
 @click.option(
@@ -54,6 +84,11 @@ def command(
     store_path: Path,
     filter_expr: str | None,
     jobs: int,
+    launcher: str,
+    address: str | None,
+    num_cpus: float,
+    num_gpus: float,
+    max_in_flight: int | None,
     dry_run: bool,
     force: bool,
     wandb_mode: str | None,
@@ -114,6 +149,11 @@ def command(
         click.echo("failed runs (see `liftbench results show HASH`):", err=True)
         for result in failed:
             click.echo(f"  {result.record.run_hash}  {result.spec.label()}: {result.record.error}", err=True)
+    if summary.lost:
+        click.echo(
+            f"{summary.lost} runs did not come back from the cluster (warnings above); run again to redo them",
+            err=True,
+        )
     if summary.interrupted:
         click.echo("interrupted: the runs above are stored; run the same command again to resume", err=True)
         raise SystemExit(130)
