@@ -17,7 +17,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help setup run check-tasks test test-fast lint format clean
+.PHONY: help setup run figures paper check-tasks test test-fast lint format clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,16 @@ STORE   ?= results/liftbench.sqlite
 
 run: setup ## Run the default suite (resumes what is stored), print the results table and the store.
 	$(VENV)/bin/liftbench run --suite default --store $(STORE) $(if $(WANDB),--wandb $(WANDB))
+
+REPORT  ?= results/report
+STUDIES ?= study-accuracy study-boundaries study-sample-complexity study-robustness study-calibration study-context study-pretraining
+
+figures: setup ## Rebuild every figure and table from the store alone (no refitting) into results/report (REPORT=dir).
+	$(VENV)/bin/liftbench report --store $(STORE) --out $(REPORT) $(if $(WANDB),--wandb $(WANDB))
+
+paper: setup ## Run every study suite (resuming what is stored), then make figures.
+	set -e; for study in $(STUDIES); do $(VENV)/bin/liftbench run --suite $$study --store $(STORE) $(if $(WANDB),--wandb $(WANDB)); done
+	$(MAKE) figures
 
 check-tasks: setup ## Load every task available offline; explain how to get the others.
 	$(VENV)/bin/liftbench tasks check

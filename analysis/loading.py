@@ -1,0 +1,279 @@
+"""Read a results store into tidy frames: one row per ok run, with everything an analysis groups by.
+
+Nothing is refitted. A run's spec and provenance come back from the store as stored; the training
+rows a figure draws (decision boundaries, 1-D fits) are rebuilt from the task, its stored parameters
+(`provenance.task_params`, which include a generated task's seed) and the split, exactly as the runner
+made them.
+
+Columns of `load_runs` (besides the store's `metric.<name>` columns):
+
+* `run_hash`, `suite`, `task`, `kind`, `method`, `seed`, `split_seed`, `split_protocol`;
+* `train_size` (None: the whole training split) and `n_train` (the rows the method was trained on);
+* `task_params` (the spec's own), `task_label` (`moons(n=200)`), `data_params` (what the task was
+  loaded with), `n_classes`;
+* `method_params`, `serializer`, `serializer_options`, `model`: a method's configuration;
+* `perturbation` (None when clean), `perturbation_params`, `strength` (the perturbation's size:
+  its `scale`, `fraction`, `epsilon` or `n` parameter; 0 for clean runs), `perturbation_seed` (the
+  seed the runner applied it with);
+* `evaluations`: the extra evaluation sets whose predictions were stored (split `eval:<name>`), as
+  name -> parameters, e.g. `{"grid": {}}`.
+
+Runs whose specs differ only in their evaluation sets fit the same model on the same rows; only one
+of them is kept (the one with the most evaluation sets), so no experiment counts twice in a mean.
+
+`with_config_labels` adds `config`: the method and those of its settings that vary in the frame.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.runspec import canonical_json
+from benchmark.store import ResultStore
+from tasks.spec import TaskData
+from tasks.splits import Split
+
+STRENGTH_PARAMS: tuple[str, ...] = ("scale", "fraction", "epsilon", "n")  # first one present wins
+
+
+def load_runs(store: ResultStore) -> pd.DataFrame:
+    """Every ok run of the store as one tidy row (see the module docstring); an empty store gives no rows."""
+    frame = store.runs(status="ok")
+    columns = [
+        "run_hash",
+        "suite",
+        "task",
+        "kind",
+        "method",
+        "seed",
+        "split_seed",
+        "split_protocol",
+        "train_size",
+        "n_train",
+        "task_params",
+        "task_label",
+        "data_params",
+        "n_classes",
+        "method_params",
+        "serializer",
+        "serializer_options",
+        "model",
+        "perturbation",
+        "perturbation_params",
+        "strength",
+        "perturbation_seed",
+        "evaluations",
+    ]
+    metric_columns = [c for c in frame.columns if c.startswith("metric.")]
+    if frame.empty:
+        return pd.DataFrame(columns=columns + metric_columns)
+    rows, fits = [], []
+    for run_hash in frame["run_hash"]:
+        record = store.get_run(run_hash)
+        rows.append(_tidy(record.spec, record.provenance))
+        fits.append(canonical_json({k: v for k, v in record.spec.items() if k != "evaluations"}))
+    tidy = pd.DataFrame(rows, index=frame.index)
+    out = pd.concat([frame[["run_hash", "suite", "kind", "seed", "split_seed"]], tidy], axis=1)
+    out["train_size"] = [None if pd.isna(v) else int(v) for v in frame["train_size"]]
+    for column in ("perturbation", "serializer", "model"):  # None, never NaN, where unset
+        out[column] = pd.Series(
+            [v if isinstance(v, str) else None for v in out[column]], index=out.index, dtype=object
+        )
+    out = pd.concat([out, frame[metric_columns]], axis=1)[columns + metric_columns]
+    # One fit, one row: runs that differ only in their evaluation sets are the same experiment.
+    out = out.assign(fit=fits, n_evaluations=out["evaluations"].map(len))
+    out = out.sort_values("n_evaluations", ascending=False, kind="stable").drop_duplicates("fit")
+    return out.sort_index().drop(columns=["fit", "n_evaluations"]).reset_index(drop=True)
+
+
+def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, Any]:
+    task_params = dict(spec.get("task_params") or {})
+    perturbation = spec.get("perturbation")
+    pert_params = dict((perturbation or {}).get("params") or {})
+    sizes = provenance.get("split_sizes") or {}
+    return {
+        "task": spec["task"],
+        "method": spec["method"],
+        "split_protocol": spec.get("split_protocol", "default"),
+        "n_train": sizes.get("train"),
+        "task_params": task_params,
+        "task_label": params_label(spec["task"], task_params),
+        "data_params": dict(provenance.get("task_params") or {}),
+        "n_classes": provenance.get("n_classes"),
+        "method_params": dict(spec.get("method_params") or {}),
+        "serializer": spec.get("serializer"),
+        "serializer_options": dict(spec.get("serializer_options") or {}),
+        "model": spec.get("model"),
+        "perturbation": None if perturbation is None else perturbation["name"],
+        "perturbation_params": pert_params,
+        "strength": perturbation_strength(pert_params) if perturbation is not None else 0.0,
+        "perturbation_seed": (provenance.get("perturbation") or {}).get("seed"),
+        "evaluations": _evaluations(spec.get("evaluations") or ()),
+    }
+
+
+def _evaluations(items: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """The spec's evaluation sets as name -> parameters (a spec lists names or {name, params})."""
+    out = {}
+    for item in items:
+        if isinstance(item, str):
+            out[item] = {}
+        else:
+            out[item["name"]] = dict(item.get("params") or {})
+    return out
+
+
+def params_label(name: str, params: Mapping[str, Any]) -> str:
+    """`moons` or `moons(n=200)`: a name with its parameters sorted by key, text values unquoted."""
+    if not params:
+        return name
+    shown = ",".join(
+        f"{key}={value if isinstance(value, str) else canonical_json(value)}"
+        for key, value in sorted(params.items())
+    )
+    return f"{name}({shown})"
+
+
+def perturbation_strength(params: Mapping[str, Any]) -> float:
+    """The size of a perturbation: its first numeric `STRENGTH_PARAMS` value, NaN when it has none."""
+    for key in STRENGTH_PARAMS:
+        value = params.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return float("nan")
+
+
+def perturbation_label(name: str | None, params: Mapping[str, Any]) -> str:
+    """`clean`, or the perturbation with its parameters other than the strength, e.g. `feature-noise(kind=gaussian)`."""
+    if name is None:
+        return "clean"
+    strength_key = next((k for k in STRENGTH_PARAMS if k in params), None)
+    return params_label(name, {k: v for k, v in params.items() if k != strength_key})
+
+
+@functools.cache
+def method_defaults() -> dict[str, dict[str, Any]]:
+    """Each registered method's parameter defaults (LIFT's include its serializer and model)."""
+    from benchmark.methods import method_entries
+
+    return {name: dict(entry.defaults) for name, entry in method_entries().items()}
+
+
+def with_config_labels(runs: pd.DataFrame) -> pd.DataFrame:
+    """`runs` with a `config` column: the method plus the settings that vary among its rows.
+
+    A method run in one configuration is labelled by its name alone (`logreg`); one run in several
+    gets `lift(init=random)` and `lift(init=pretrained)`. Settings are the method parameters, the
+    serializer with its options and the model. A setting a run leaves unset shows as the method's
+    registered default, or as `default` when the method is not registered here.
+    """
+    out = runs.copy()
+    if out.empty:
+        out["config"] = pd.Series(dtype=object)
+        return out
+    settings = [_settings(row) for _, row in out.iterrows()]
+    labels = [""] * len(out)
+    methods = out["method"].tolist()
+    for method in dict.fromkeys(methods):
+        positions = [i for i, m in enumerate(methods) if m == method]
+        defaults = method_defaults().get(method, {})
+        filled = {
+            i: {
+                key: settings[i].get(key, defaults.get(key.removeprefix("method_params."), "default"))
+                for key in sorted({key for j in positions for key in settings[j]})
+            }
+            for i in positions
+        }
+        keys = filled[positions[0]].keys()
+        varying = [k for k in keys if len({canonical_json(filled[i][k]) for i in positions}) > 1]
+        for i in positions:
+            labels[i] = params_label(
+                method, {k.removeprefix("method_params."): filled[i][k] for k in varying}
+            )
+    out["config"] = labels
+    return out
+
+
+def _settings(row: pd.Series) -> dict[str, Any]:
+    """A run's configuration as flat `field[.key]` -> value, unset fields left out."""
+    out = {f"method_params.{k}": v for k, v in (row["method_params"] or {}).items()}
+    if isinstance(row["serializer"], str):
+        out["serializer"] = row["serializer"]
+    for key, value in (row["serializer_options"] or {}).items():
+        out[f"serializer.{key}"] = value
+    if isinstance(row["model"], str):
+        out["model"] = row["model"]
+    return out
+
+
+def clean_full_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs on unperturbed data trained on the whole training split: the rows of the main tables."""
+    if runs.empty:
+        return runs
+    keep = runs["perturbation"].isna() & runs["train_size"].isna()
+    return runs[keep]
+
+
+def predictions_of(store: ResultStore, run_hashes: Iterable[str], split: str = "test") -> pd.DataFrame:
+    """The prediction rows of several runs for one split, with a `run_hash` column."""
+    frames = []
+    for run_hash in run_hashes:
+        frame = store.predictions(run_hash, split=split)
+        frames.append(frame.assign(run_hash=run_hash))
+    if not frames:
+        return pd.DataFrame(
+            columns=["run_hash", "row_index", "split", "y_true", "y_pred", "invalid", "proba", "std"]
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class TrainingRows:
+    """A run's task and split rebuilt from its record, with the training rows it was fitted on.
+
+    `data` and `split` are the clean ones (evaluation sets are built from them, as the runner does);
+    `X_train` and `y_train` are the rows the method saw, after the run's perturbation if it has one.
+    """
+
+    data: TaskData
+    split: Split
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+
+
+def training_rows(run: Mapping[str, Any]) -> TrainingRows:
+    """Rebuild a run's data and split from a `load_runs` row: the same rows the runner trained on.
+
+    The task is loaded with the parameters stored in the run's provenance (a generated task's seed
+    included), split with the run's split seed and protocol, cut to its training size, and perturbed
+    with the run's perturbation and the seed the runner recorded (label corruption flips the same labels).
+    """
+    from tasks.perturbations import make_perturbation
+    from tasks.registry import load_task
+    from tasks.splits import make_split, nested_train_subsets
+
+    params = dict(run["data_params"])
+    missing = params.pop("missing", "keep")
+    data = load_task(run["task"], missing=missing, **params)
+    split = make_split(data, seed=int(run["split_seed"]), protocol=run["split_protocol"])
+    if run["train_size"] is not None and not pd.isna(run["train_size"]):
+        size = int(run["train_size"])
+        subsets = nested_train_subsets(split, data.y.to_numpy(), [size], seed=int(run["split_seed"]))
+        split = split.subset_train(subsets[size])
+    fitted_data, fitted_split = data, split
+    if isinstance(run["perturbation"], str):
+        perturbation = make_perturbation(run["perturbation"], run["perturbation_params"])
+        perturbed = perturbation.apply(data, split, int(run["perturbation_seed"]))
+        fitted_data, fitted_split = perturbed.data, perturbed.split
+    return TrainingRows(
+        data=data,
+        split=split,
+        X_train=fitted_data.X.iloc[fitted_split.train],
+        y_train=fitted_data.y.to_numpy()[fitted_split.train],
+    )

@@ -1,0 +1,159 @@
+"""Build every table and figure of the LIFT paper's analyses from a results store, and an index of them.
+
+`build_report(store, out_dir)` reads the store (nothing is refitted), runs each study, writes its
+figures (PDF + PNG) and tables (Markdown + LaTeX) under `<out_dir>/<study>/`, and `report.md`: what was
+built, and for each study or part without results, why, with the exact `liftbench run` command whose
+suite produces them. An empty store gives an index that lists everything as missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.ablations import build_context, build_settings
+from analysis.artifacts import Artifact, Study
+from analysis.boundaries import build_boundaries
+from analysis.calibration import build_calibration
+from analysis.loading import load_runs
+from analysis.robustness import build_robustness
+from analysis.sample_complexity import build_sample_complexity
+from analysis.statistics import build_statistics
+from analysis.tables import build_main_tables
+from analysis.wandb_report import log_report
+from benchmark.store import ResultStore
+
+# The shipped suite whose runs fill each study.
+STUDY_SUITES: dict[str, str] = {
+    "main": "study-accuracy",
+    "boundaries": "study-boundaries",
+    "sample-complexity": "study-sample-complexity",
+    "robustness": "study-robustness",
+    "calibration": "study-calibration",
+    "context": "study-context",
+    "pretraining": "study-pretraining",
+    "statistics": "study-accuracy",
+}
+MAIN_NOTES = (
+    "The paper's full OpenML table (14 datasets) comes from `liftbench run --suite lift14` (needs the"
+    " OpenML cache) and its synthetic regression table from `liftbench run --suite lift-regression`;"
+    " add LIFT blocks to those suites for the LIFT columns.",
+)
+
+
+@dataclass
+class Report:
+    out_dir: Path
+    index: Path
+    studies: list[Study]
+    n_runs: int
+    wandb_dir: Path | None = None
+
+    @property
+    def artifacts(self) -> list[Artifact]:
+        return [a for study in self.studies for a in study.artifacts]
+
+
+def build_studies(store: ResultStore, runs: pd.DataFrame, out_dir: Path) -> list[Study]:
+    """Run every study on the store's runs; each writes its files to `out_dir/<study key>/`."""
+    suites = STUDY_SUITES
+    builders: list[tuple[str, Callable[[Path], Study]]] = [
+        (
+            "main",
+            lambda d: build_main_tables(
+                runs, d, {"classification": suites["main"], "regression": suites["main"]}
+            ),
+        ),
+        ("boundaries", lambda d: build_boundaries(store, runs, d, suites["boundaries"])),
+        ("sample-complexity", lambda d: build_sample_complexity(runs, d, suites["sample-complexity"])),
+        ("robustness", lambda d: build_robustness(runs, d, suites["robustness"])),
+        ("calibration", lambda d: build_calibration(store, runs, d, suites["calibration"])),
+        ("context", lambda d: build_context(runs, d, suites["context"])),
+        ("pretraining", lambda d: build_settings(runs, d, suites["pretraining"])),
+        ("statistics", lambda d: build_statistics(runs, d, suites["statistics"])),
+    ]
+    studies = [build(out_dir / key) for key, build in builders]
+    studies[0].notes.extend(MAIN_NOTES)
+    return studies
+
+
+def build_report(
+    store: ResultStore,
+    out_dir: Path,
+    wandb_mode: str = "disabled",
+    wandb_project: str = "liftbench",
+    wandb_entity: str | None = None,
+) -> Report:
+    """Every study, `report.md`, and (unless `wandb_mode` is disabled) one W&B run with it all."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = load_runs(store)
+    studies = build_studies(store, runs, out_dir)
+    index = out_dir / "report.md"
+    index.write_text(render_index(studies, store, out_dir, len(runs)), encoding="utf-8")
+    wandb_dir = Path(os.environ["WANDB_DIR"]) if os.environ.get("WANDB_DIR") else out_dir / "wandb"
+    logged = log_report(
+        studies,
+        wandb_mode,
+        config={"store": str(store.path), "runs": len(runs), "out": str(out_dir)},
+        project=wandb_project,
+        entity=wandb_entity,
+        dir=wandb_dir,
+    )
+    return Report(out_dir, index, studies, len(runs), logged)
+
+
+def run_command(suite: str, store: ResultStore) -> str:
+    return f"liftbench run --suite {suite} --store {store.path}"
+
+
+def render_index(studies: list[Study], store: ResultStore, out_dir: Path, n_runs: int) -> str:
+    """`report.md`: a summary of what was built and what is missing, then each study in turn."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = [
+        "# liftbench report",
+        "",
+        f"Store `{store.path}`: {n_runs} ok runs. Built {now}. Everything below is read from the store;"
+        " nothing was refitted. Columns and numbers labelled 'paper' are the LIFT paper's published"
+        " values, not results of this store.",
+        "",
+        "## Summary",
+        "",
+        "| study | built | missing |",
+        "| :-- | --: | --: |",
+    ]
+    lines += [f"| [{s.title}](#{s.key}) | {len(s.artifacts)} | {len(s.missing)} |" for s in studies]
+    missing = [(s, m) for s in studies for m in s.missing]
+    lines += ["", "## Missing", ""]
+    if missing:
+        lines += ["Results these studies need, and the command that produces them:", ""]
+        for study, item in missing:
+            lines.append(f"- **{study.title}**, {item.what}: `{run_command(item.suite, store)}`")
+    else:
+        lines.append("Nothing: every study found results.")
+    for study in studies:
+        lines += ["", f'<a id="{study.key}"></a>', f"## {study.title}", ""]
+        lines += [f"{note}" for note in study.notes] + ([""] if study.notes else [])
+        for artifact in study.artifacts:
+            links = ", ".join(
+                f"[{p.suffix[1:]}]({p.relative_to(out_dir).as_posix()})" for p in artifact.paths
+            )
+            if artifact.kind == "figure":
+                png = next(p for p in artifact.paths if p.suffix == ".png")
+                lines += [
+                    f"### {artifact.title}",
+                    "",
+                    f"![{artifact.title}]({png.relative_to(out_dir).as_posix()})",
+                    "",
+                    f"Files: {links}",
+                    "",
+                ]
+            else:
+                lines += [f"### {artifact.title}", "", artifact.markdown, f"Files: {links}", ""]
+        for item in study.missing:
+            lines.append(f"- Missing: {item.what}. Run `{run_command(item.suite, store)}`.")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,171 @@
+"""One look for every figure: the Okabe-Ito colour-blind-safe palette, fixed colours per method, and saving.
+
+Figures are built on `matplotlib.figure.Figure` directly (never pyplot), so no GUI backend, no global
+figure registry and no state shared between reports; `save_figure` writes each one as PDF and PNG.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sys
+import textwrap
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import matplotlib
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+# Headless (Agg) by default; a session that already imported pyplot (a notebook) keeps its backend.
+if "matplotlib.pyplot" not in sys.modules:
+    matplotlib.use("Agg")
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
+OKABE_ITO: dict[str, str] = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
+}
+PALETTE: tuple[str, ...] = tuple(OKABE_ITO.values())
+EXTRA_CLASS_COLORS: tuple[str, ...] = ("#882255", "#44AA99", "#332288", "#999933", "#AA4499")  # Tol, muted
+NEUTRAL = "#999999"  # reference lines, training rows, majority / mean baselines
+TRUTH_COLOR = "#555555"  # the true function
+LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
+FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
+PNG_DPI = 150
+
+# Methods that keep their colour in every figure; LIFT is vermillion throughout.
+METHOD_COLORS: dict[str, str] = {
+    "lift": OKABE_ITO["vermillion"],
+    "logreg": OKABE_ITO["blue"],
+    "poly": OKABE_ITO["blue"],
+    "tree": OKABE_ITO["orange"],
+    "gbt": OKABE_ITO["orange"],
+    "svm": OKABE_ITO["bluish green"],
+    "krr": OKABE_ITO["bluish green"],
+    "xgboost": OKABE_ITO["reddish purple"],
+    "knn": OKABE_ITO["sky blue"],
+    "rf": OKABE_ITO["yellow"],
+    "mlp": OKABE_ITO["black"],
+    "gp": OKABE_ITO["black"],
+    "majority": NEUTRAL,
+    "mean": NEUTRAL,
+}
+
+RC_PARAMS: dict[str, object] = {
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.5,
+    "lines.linewidth": 1.5,
+    "lines.markersize": 4,
+    "legend.frameon": False,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,  # TrueType in PDFs, so text stays editable and searchable
+    "font.family": "DejaVu Sans",
+}
+
+
+@contextlib.contextmanager
+def figure_style() -> Iterator[None]:
+    """The report's rcParams for building and saving figures, restored afterwards."""
+    with matplotlib.rc_context(RC_PARAMS):
+        yield
+
+
+def wrap_label(text: str, width: int = 26) -> str:
+    """A long label (`nn-teacher(difficulty=3,n=300)`) broken over lines at its commas and spaces."""
+    return textwrap.fill(text.replace(",", ", "), width, break_long_words=False)
+
+
+def base_method(label: str) -> str:
+    """`lift(init=random)` -> `lift`: the method a configuration label starts with."""
+    return label.split("(", 1)[0]
+
+
+def line_styles(labels: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Colour, line style and marker per label; a method's fixed colour first, then unused palette colours.
+
+    Several configurations of one method share its colour and differ in line style and marker.
+    """
+    styles: dict[str, dict[str, str]] = {}
+    used: dict[str, int] = {}
+    free = [c for c in PALETTE if c not in {METHOD_COLORS.get(base_method(label)) for label in labels}]
+    for label in labels:
+        color = METHOD_COLORS.get(base_method(label))
+        if color is None:
+            color = free.pop(0) if free else PALETTE[_stable_index(label, len(PALETTE))]
+        variant = used.get(color, 0)
+        used[color] = variant + 1
+        styles[label] = {
+            "color": color,
+            "linestyle": LINESTYLES[variant % len(LINESTYLES)],
+            "marker": MARKERS[variant % len(MARKERS)],
+        }
+    return styles
+
+
+def class_colormap(n_classes: int) -> ListedColormap:
+    """One colour per class code 0..K-1: Okabe-Ito without black, then Paul Tol's muted colours
+    (also colour-blind safe), cycling past twelve classes."""
+    order = [c for c in PALETTE if c != OKABE_ITO["black"]] + list(EXTRA_CLASS_COLORS)
+    return ListedColormap([order[k % len(order)] for k in range(max(n_classes, 1))])
+
+
+def new_figure(n_rows: int = 1, n_cols: int = 1, panel_size: tuple[float, float] = (2.6, 2.2)) -> Figure:
+    """An empty figure sized for a grid of panels."""
+    width, height = panel_size
+    return Figure(figsize=(max(width * n_cols, 3.0), max(height * n_rows, 2.0)), layout="constrained")
+
+
+def panel_grid(
+    n_panels: int, max_cols: int = 3, panel_size: tuple[float, float] = (2.6, 2.2)
+) -> tuple[Figure, list]:
+    """A figure with `n_panels` axes in rows of at most `max_cols`; unused grid cells are hidden."""
+    n_cols = max(1, min(max_cols, n_panels))
+    n_rows = max(1, -(-n_panels // n_cols))
+    figure = new_figure(n_rows, n_cols, panel_size)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel().tolist()
+    for axis in axes[n_panels:]:
+        axis.set_visible(False)
+    return figure, axes[:n_panels]
+
+
+def figure_legend(figure: Figure, axes: Sequence) -> None:
+    """One legend for the whole figure, right of the panels, each label once."""
+    seen: dict[str, object] = {}
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    if seen:
+        figure.legend(list(seen.values()), list(seen.keys()), loc="outside right upper")
+
+
+def save_figure(figure: Figure, out_dir: Path, name: str) -> list[Path]:
+    """Write `figure` as `<out_dir>/<name>.pdf` and `.png`; the written paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with figure_style():
+        for fmt in FIGURE_FORMATS:
+            path = out_dir / f"{name}.{fmt}"
+            figure.savefig(path, format=fmt, dpi=PNG_DPI if fmt == "png" else None)
+            paths.append(path)
+    return paths
+
+
+def _stable_index(text: str, n: int) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % n
