@@ -231,7 +231,8 @@ def test_shipped_suites_load_and_expand() -> None:
     counts = {name: len(load_suite(name).expand()) for name in suite_names()}
     assert all(count > 0 for count in counts.values())
     assert counts["smoke"] == 2 * 3
-    assert counts["default"] == 6 * 8 * 3 + 3 * 9 * 3
+    # main + grid blocks, regression, nested sizes (size "all" repeats the main block), robustness, LIFT
+    assert counts["default"] == 6 * 8 * 3 + 3 * 9 * 3 + 2 * 4 * 3 * 3 + 1 * 4 * 5 * 3 + 3
     assert counts["lift14"] == 14 * 8 * 3
     assert counts["lift-regression"] == 12 * 9 * 3
 
