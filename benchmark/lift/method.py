@@ -1,0 +1,492 @@
+"""`lift`: Language-Interfaced Fine-Tuning behind the one Method protocol.
+
+fit: serialize the training rows (`serializer`, `serializer_options`), fine-tune `model` on them with
+the causal-LM loss on completion tokens (LoRA, full fine-tuning, or none), predict the validation rows
+for real after every epoch and keep the best epoch (`select_metric`: accuracy for classification,
+RAE for regression, each in its own direction).
+
+predict: classification scores every class completion ("k@@@") by its log-likelihood and returns
+the softmax over classes as `proba`, so it never gives an invalid answer (`predict="score"`, the
+default); or it generates and parses the answer with the shared parser (`predict="generate"`), an
+unparsable answer being `INVALID_CLASS` and `invalid=True`. `predict="both"` stores the scored
+answers, keeps each row's generated text in `Predictions.raw`, and records the validation accuracy and
+invalid rate of generation in `FitInfo.extra` (`val_generate_accuracy`, `val_generate_invalid_rate`),
+so the test rows' generation accuracy can be recomputed from the stored texts. Regression always
+generates; an unparsable answer takes the declared fallback, the mean of the training targets.
+
+Sampling (`num_samples > 1`, at `temperature`) draws several answers per row: classification takes
+the majority of the valid ones (ties: the smallest class code), regression their mean, with their
+standard deviation as `std` (rows with no valid sample: the training mean and the training targets'
+standard deviation). With one sample decoding is greedy. `Predictions.raw` holds the generated text,
+or a JSON list of the texts with several samples.
+
+Learning rates: the default 1e-3 is for LoRA; full fine-tuning wants about 1e-5 to 1e-4.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.lm.bundled import BUNDLED_MODEL_ID
+from benchmark.methods import INVALID_CLASS, FitData, FitInfo, Predictions
+from benchmark.metrics import METRIC_DIRECTIONS, compute_metrics
+from tasks.errors import LiftbenchError, did_you_mean
+
+if TYPE_CHECKING:
+    from benchmark.lift.module import LoraSettings, OptimizerSettings, TrainerSettings
+    from benchmark.lm.loading import LoadedLM
+    from benchmark.serialization import Serializer
+
+FINETUNE_MODES = ("lora", "full", "none")
+SCHEDULES = ("linear", "cosine", "constant")
+PREDICT_MODES = ("score", "generate", "both")
+ANSWER_MARGIN_TOKENS = 4  # generated beyond the longest known completion, for longer numbers
+
+
+@dataclass(frozen=True)
+class LiftParams:
+    """The `lift` parameters, checked. `predict=None` is "score" for classification and "generate" for
+    regression; `select_metric=None` is "accuracy" or "rae"; `precision=None` is "32-true" on CPU and
+    "bf16-mixed" on a GPU with bf16."""
+
+    kind: str
+    model: str = BUNDLED_MODEL_ID
+    init: str = "pretrained"
+    serializer: str = "lift"
+    serializer_options: Mapping[str, Any] = field(default_factory=dict)
+    separator: str = " "
+    finetune: str = "lora"
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+    target_modules: str | tuple[str, ...] | None = None
+    epochs: int = 5
+    lr: float = 1e-3
+    batch_size: int = 8
+    grad_accum: int = 1
+    warmup_steps: int = 6
+    schedule: str = "linear"
+    weight_decay: float = 0.01
+    max_grad_norm: float | None = 1.0
+    precision: str | None = None
+    gradient_checkpointing: bool = False
+    gather_loss_positions: bool = True
+    predict: str | None = None
+    select_metric: str | None = None
+    early_stopping_patience: int = 0
+    num_samples: int = 1
+    temperature: float = 1.0
+    max_new_tokens: int | None = None
+    eval_batch_size: int = 16
+    accelerator: str = "auto"
+    devices: int | str | tuple[int, ...] = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    default_root_dir: str | None = None
+    enable_progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("finetune", FINETUNE_MODES), ("schedule", SCHEDULES)):
+            if getattr(self, name) not in allowed:
+                _bad(name, getattr(self, name), f"use one of: {', '.join(allowed)}")
+        if self.predict_mode not in PREDICT_MODES:
+            _bad("predict", self.predict, f"use one of: {', '.join(PREDICT_MODES)}")
+        if self.kind == "regression" and self.predict_mode != "generate":
+            _bad("predict", self.predict, "regression answers are generated; use predict: generate")
+        if self.metric not in METRIC_DIRECTIONS:
+            hint = did_you_mean(self.metric, METRIC_DIRECTIONS)
+            _bad("select_metric", self.select_metric, f"use a metric with a direction{hint}")
+        for name, minimum in _WHOLE_MINIMUMS.items():
+            value = getattr(self, name)
+            if (value is not None or name != "max_new_tokens") and not (_is_int(value) and value >= minimum):
+                _bad(name, value, f"use a whole number >= {minimum}")
+        for name, positive in _REAL_BOUNDS.items():
+            value = getattr(self, name)
+            if value is None and name == "max_grad_norm":
+                continue
+            if not _is_number(value) or value < 0 or (positive and value == 0):
+                _bad(name, value, f"use a number {'> 0' if positive else '>= 0'}")
+        if self.lora_dropout >= 1:
+            _bad("lora_dropout", self.lora_dropout, "use a number in [0, 1)")
+        if not self.separator:
+            _bad("separator", self.separator, "use a non-empty text between prompt and completion, e.g. ' '")
+
+    @classmethod
+    def from_params(cls, kind: str, params: Mapping[str, Any]) -> LiftParams:
+        values = dict(params)
+        if isinstance(values.get("target_modules"), list):
+            values["target_modules"] = tuple(values["target_modules"])
+        if isinstance(values.get("devices"), list):
+            values["devices"] = tuple(values["devices"])
+        for name in _REAL_BOUNDS:
+            if _is_int(values.get(name)):
+                values[name] = float(values[name])
+        return cls(kind=kind, serializer_options=dict(values.pop("serializer_options", None) or {}), **values)
+
+    @property
+    def predict_mode(self) -> str:
+        if self.predict is not None:
+            return self.predict
+        return "score" if self.kind == "classification" else "generate"
+
+    @property
+    def metric(self) -> str:
+        if self.select_metric is not None:
+            return self.select_metric
+        return "accuracy" if self.kind == "classification" else "rae"
+
+    def lora(self) -> LoraSettings:
+        from benchmark.lift.module import LoraSettings
+
+        return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.target_modules)
+
+    def optimizer(self) -> OptimizerSettings:
+        from benchmark.lift.module import OptimizerSettings
+
+        return OptimizerSettings(self.lr, self.weight_decay, self.warmup_steps, self.schedule)
+
+    def trainer(self) -> TrainerSettings:
+        from benchmark.lift.module import TrainerSettings
+
+        return TrainerSettings(
+            epochs=self.epochs,
+            grad_accum=self.grad_accum,
+            max_grad_norm=self.max_grad_norm,
+            precision=self.precision,
+            accelerator=self.accelerator,
+            devices=list(self.devices) if isinstance(self.devices, tuple) else self.devices,
+            strategy=self.strategy,
+            num_nodes=self.num_nodes,
+            default_root_dir=self.default_root_dir,
+            enable_progress_bar=self.enable_progress_bar,
+        )
+
+
+_WHOLE_MINIMUMS = {  # whole-number parameters and their smallest value (max_new_tokens may be null)
+    "epochs": 1,
+    "batch_size": 1,
+    "grad_accum": 1,
+    "num_samples": 1,
+    "eval_batch_size": 1,
+    "num_nodes": 1,
+    "lora_r": 1,
+    "lora_alpha": 1,
+    "max_new_tokens": 1,
+    "warmup_steps": 0,
+    "early_stopping_patience": 0,
+}
+_REAL_BOUNDS = {  # number parameters: True where they must be > 0, False where >= 0 (max_grad_norm may be null)
+    "lr": True,
+    "temperature": True,
+    "weight_decay": False,
+    "max_grad_norm": False,
+    "lora_dropout": False,
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _bad(name: str, value: Any, fix: str) -> None:
+    raise LiftbenchError(f"method 'lift': parameter {name}={value!r} is not valid; {fix}")
+
+
+LIFT_DEFAULTS: Mapping[str, Any] = {
+    f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+    for f in dataclasses.fields(LiftParams)
+    if f.name != "kind"
+}
+
+
+class LiftMethod:
+    """LIFT for one task kind (module docstring). Built by `make_method("lift", kind, seed, params)`;
+    every random draw in `fit` and `predict` takes its seed from `FitData.seed`."""
+
+    name = "lift"
+
+    def __init__(self, kind: str, seed: int = 0, **params: Any) -> None:
+        self.params = LiftParams.from_params(kind, params)
+        self.seed = seed
+        self._lm: LoadedLM | None = None
+        self._serializer: Serializer | None = None
+        self._task_name = ""
+        self._precision = "32-true"
+        self._max_new_tokens = 1
+        self._fallback_mean = 0.0
+        self._fallback_std = 0.0
+        self._n_classes = 0
+        self._val_rows = 0
+        self._val_seconds = 0.0
+
+    # --- fit -----------------------------------------------------------------------------------------
+
+    def fit(self, data: FitData) -> FitInfo:
+        from benchmark.lift.module import quiet_lightning
+
+        with quiet_lightning():
+            return self._fit(data)
+
+    def _fit(self, data: FitData) -> FitInfo:
+        import pytorch_lightning as pl
+
+        from benchmark.lift.data import LiftDataModule
+        from benchmark.lift.module import prepare_for_finetuning, train_lift
+        from benchmark.lm.loading import load_causal_lm
+        from benchmark.serialization import get_serializer
+        from benchmark.serialization.accounting import prompt_hash
+
+        p = self.params
+        if data.kind != p.kind:
+            raise ValueError(f"this lift method was built for {p.kind}, the task is {data.kind}")
+        if len(data.X_val) == 0:
+            raise LiftbenchError(
+                f"task {data.task.name!r}: lift selects its epoch on validation rows and the split has none; "
+                "use a split protocol with a validation split"
+            )
+        self.seed = data.seed
+        pl.seed_everything(data.seed, workers=True)
+        self._task_name = data.task.name
+        self._serializer = serializer = get_serializer(p.serializer, **p.serializer_options).bind(data.task)
+        self._n_classes = data.n_classes or 0
+        y_train = np.asarray(data.y_train)
+        if data.kind == "regression":
+            self._fallback_mean = float(np.mean(y_train.astype(float)))
+            self._fallback_std = float(np.std(y_train.astype(float)))
+        lm = load_causal_lm(p.model, init=p.init, seed=data.seed)
+        datamodule = LiftDataModule(
+            serializer,
+            lm.tokenizer,
+            data.X_train,
+            y_train,
+            batch_size=p.batch_size,
+            seed=data.seed,
+            separator=p.separator,
+        )
+        datamodule.setup("fit")
+        self._check_fits(lm, datamodule.lengths)
+        known_answers = (
+            [serializer.completion(k) for k in range(self._n_classes)]
+            if data.kind == "classification"
+            else [e.completion for e in datamodule.examples if e.completion is not None]
+        )
+        self._max_new_tokens = (
+            p.max_new_tokens or self._answer_tokens(lm, known_answers) + ANSWER_MARGIN_TOKENS
+        )
+        model, described = prepare_for_finetuning(lm.model, p.finetune, p.lora(), p.gradient_checkpointing)
+        self._lm = dataclasses.replace(lm, model=model)
+        trainer_settings = p.trainer()
+        self._precision = trainer_settings.resolved_precision() if p.finetune != "none" else "32-true"
+        self._val_rows, self._val_seconds = 0, 0.0
+        val_prompts = self._prompts(data.X_val)
+        y_val = np.asarray(data.y_val)
+
+        def evaluate() -> float:
+            return self._score_rows(val_prompts, y_val)
+
+        extra: dict[str, Any] = {
+            "model_id": lm.model_id,
+            "model_revision": lm.revision,
+            "model_parameters": lm.n_parameters,
+            "context_length": lm.context_length,
+            **described,
+            "serializer": serializer.settings(),
+            "separator": p.separator,
+            "train_prompt_hash": prompt_hash(serializer.settings(), datamodule.examples),
+            "predict": p.predict_mode,
+            "max_new_tokens": self._max_new_tokens,
+            "select_metric": p.metric,
+            "select_direction": METRIC_DIRECTIONS[p.metric],
+        }
+        if p.finetune == "none":
+            metric = evaluate()
+            extra.update(best_epoch=0, epochs_run=0, history=[{"epoch": 0, f"val_{p.metric}": metric}])
+            extra.update(precision=self._precision, device=str(self._device()))
+        else:
+            outcome = train_lift(
+                model,
+                datamodule,
+                evaluate=evaluate,
+                direction=METRIC_DIRECTIONS[p.metric],
+                optimizer=p.optimizer(),
+                trainer_settings=trainer_settings,
+                patience=p.early_stopping_patience,
+                gather_loss_positions=p.gather_loss_positions,
+            )
+            model.to(outcome.device)
+            module, selection = outcome.module, outcome.selection
+            extra.update(
+                precision=outcome.precision,
+                device=str(outcome.device),
+                best_epoch=selection.best_epoch,
+                epochs_run=len(selection.history),
+                stopped_early=selection.stopped_early,
+                history=[
+                    {"epoch": r.epoch, f"val_{p.metric}": r.metric, "train_loss": r.train_loss}
+                    for r in selection.history
+                ],
+                samples_seen=module.samples_seen,
+                optimizer_steps=outcome.optimizer_steps,
+                tokens_seen=module.tokens_seen,
+                train_seconds=module.train_seconds,
+                train_samples_per_s=module.samples_seen / module.train_seconds
+                if module.train_seconds
+                else None,
+            )
+            if outcome.log_dir is not None:
+                extra["log_dir"] = outcome.log_dir
+        model.eval()
+        extra["val_predict_samples_per_s"] = self._val_rows / self._val_seconds if self._val_seconds else None
+        if p.predict_mode == "both":
+            generated = self._generate(val_prompts)
+            scores = compute_metrics(data.kind, y_val, generated, self._n_classes or None)
+            extra.update(
+                val_generate_accuracy=scores["accuracy"], val_generate_invalid_rate=scores["invalid_rate"]
+            )
+        if data.kind == "regression":
+            extra["regression_fallback"] = {
+                "rule": "mean of the training targets (std: their standard deviation)",
+                "value": self._fallback_mean,
+                "std": self._fallback_std,
+            }
+        return FitInfo(selected={"epoch": extra["best_epoch"]}, extra=extra)
+
+    def _score_rows(self, prompts: list[str], y_true: np.ndarray) -> float:
+        """The selection metric of the model as it is now, on rows with known targets."""
+        start = time.perf_counter()
+        pred = self._predict_prompts(prompts, with_generation=False)
+        self._val_seconds += time.perf_counter() - start
+        self._val_rows += len(prompts)
+        scores = compute_metrics(self.params.kind, y_true, pred, self._n_classes or None)
+        if self.params.metric not in scores:
+            raise LiftbenchError(
+                f"method 'lift': select_metric={self.params.metric!r} is not computed when predicting by "
+                f"{self.params.predict_mode!r}; computed: {', '.join(scores)}"
+            )
+        return scores[self.params.metric]
+
+    # --- predict -------------------------------------------------------------------------------------
+
+    def predict(self, X: pd.DataFrame) -> Predictions:
+        if self._lm is None:
+            raise RuntimeError("lift: call fit before predict")
+        return self._predict_prompts(self._prompts(X), with_generation=True)
+
+    def _prompts(self, X: pd.DataFrame) -> list[str]:
+        from benchmark.serialization import serialize_rows
+
+        assert self._serializer is not None
+        return [example.prompt for example in serialize_rows(self._serializer, X)]
+
+    def _predict_prompts(self, prompts: list[str], with_generation: bool) -> Predictions:
+        """Scored or generated answers (module docstring); `with_generation` adds the texts of "both"."""
+        mode = self.params.predict_mode
+        if mode == "generate":
+            return self._generate(prompts)
+        scored = self._score(prompts)
+        if mode == "both" and with_generation:
+            scored.raw = self._generate(prompts).raw
+        return scored
+
+    def _score(self, prompts: list[str]) -> Predictions:
+        from benchmark.lm.predict import class_probabilities, score_classes
+
+        lm, serializer = self._ready()
+        answers = [serializer.completion(k) for k in range(self._n_classes)]
+        completions = [self.params.separator + answer for answer in answers]
+        self._check_fits(lm, self._prompt_lengths(lm, prompts, self._answer_tokens(lm, answers)))
+        with self._autocast():
+            logliks = score_classes(lm, prompts, completions, batch_size=self.params.eval_batch_size)
+        proba = class_probabilities(logliks)
+        return Predictions(y_pred=proba.argmax(axis=1).astype(np.int64), proba=proba)
+
+    def _generate(self, prompts: list[str]) -> Predictions:
+        from benchmark.lm.predict import generate
+
+        p = self.params
+        lm, serializer = self._ready()
+        self._check_fits(lm, self._prompt_lengths(lm, prompts, self._max_new_tokens))
+        with self._autocast():
+            texts = generate(
+                lm,
+                prompts,
+                stop=serializer.options.completion_end,
+                max_new_tokens=self._max_new_tokens,
+                batch_size=p.eval_batch_size,
+                do_sample=p.num_samples > 1,
+                temperature=p.temperature,
+                num_samples=p.num_samples,
+                seed=self.seed,
+            )
+        raw = [samples[0] if len(samples) == 1 else json.dumps(samples) for samples in texts]
+        answers = [[serializer.parse(t) for t in samples] for samples in texts]
+        values = [[a.value for a in row if a.valid] for row in answers]
+        invalid = np.array([not row for row in values], dtype=bool)
+        if p.kind == "classification":
+            y_pred = np.array(
+                [
+                    np.bincount(row, minlength=self._n_classes).argmax() if row else INVALID_CLASS
+                    for row in values
+                ],
+                dtype=np.int64,
+            )
+            return Predictions(y_pred=y_pred, invalid=invalid, raw=raw)
+        y_pred = np.array([np.mean(row) if row else self._fallback_mean for row in values], dtype=float)
+        std = None
+        if p.num_samples > 1:
+            std = np.array([np.std(row) if row else self._fallback_std for row in values], dtype=float)
+        return Predictions(y_pred=y_pred, std=std, invalid=invalid, raw=raw)
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _ready(self) -> tuple[LoadedLM, Serializer]:
+        if self._lm is None or self._serializer is None:
+            raise RuntimeError("lift: call fit before predict")
+        return self._lm, self._serializer
+
+    def _answer_tokens(self, lm: LoadedLM, completions: Sequence[str]) -> int:
+        """Tokens of the longest of `completions` ("2@@@") written after the separator."""
+        from benchmark.lm.loading import tokenize_completions
+
+        texts = [self.params.separator + c for c in completions]
+        return max((len(ids) for ids in tokenize_completions(lm.tokenizer, texts)), default=0)
+
+    @staticmethod
+    def _prompt_lengths(lm: LoadedLM, prompts: list[str], answer_tokens: int) -> list[int]:
+        from benchmark.lm.loading import tokenize_prompts
+
+        return [len(ids) + answer_tokens for ids in tokenize_prompts(lm.tokenizer, prompts)]
+
+    def _check_fits(self, lm: LoadedLM, lengths: list[int]) -> None:
+        """A LiftbenchError naming the task, the longest row's tokens (answer included) and the limit."""
+        from benchmark.serialization.accounting import check_fits_context
+
+        if lm.context_length is not None:
+            assert self._serializer is not None
+            check_fits_context(self._task_name, self._serializer.name, lengths, lm.context_length)
+
+    def _device(self) -> Any:
+        assert self._lm is not None
+        return next(self._lm.model.parameters()).device
+
+    def _autocast(self) -> Any:
+        """bf16 autocast for prediction when training used bf16; otherwise nothing."""
+        import contextlib
+
+        import torch
+
+        if not self._precision.startswith("bf16"):
+            return contextlib.nullcontext()
+        return torch.autocast(self._device().type, dtype=torch.bfloat16)

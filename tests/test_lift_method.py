@@ -1,0 +1,254 @@
+"""The `lift` method behind the Method protocol: fit, predict by scoring and by generation, fallbacks,
+sampling, determinism, errors, and a run through the real runner. Tiny random models; one integration
+test with the bundled SmolLM2."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.methods import INVALID_CLASS, FitData, make_method, method_entries
+from benchmark.runner import execute_run
+from benchmark.runspec import RunSpec
+from benchmark.serialization import get_serializer
+from tasks.errors import LiftbenchError
+from tasks.registry import load_task
+from tasks.spec import TaskData
+
+QUIET = {"enable_progress_bar": False}
+
+
+def copy_task(n: int = 60, seed: int = 0) -> TaskData:
+    """Two classes; the answer is a copy of the integer feature x1, x2 is noise."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 2, n)
+    X = pd.DataFrame({"a": a, "b": rng.normal(size=n).round(2)})
+    return TaskData(
+        name="copy",
+        kind="classification",
+        X=X,
+        y=pd.Series(a),
+        feature_types={"a": "integer", "b": "numeric"},
+        classes=("0", "1"),
+        source="synthetic",
+    )
+
+
+def line_task(n: int = 40, seed: int = 0) -> TaskData:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, n)
+    return TaskData(
+        name="line",
+        kind="regression",
+        X=pd.DataFrame({"x": x}),
+        y=pd.Series(2 * x + 1),
+        feature_types={"x": "numeric"},
+        classes=None,
+        source="synthetic",
+    )
+
+
+def fit_data(task: TaskData, n_train: int = 40, n_val: int = 10, seed: int = 0) -> FitData:
+    y = task.y.to_numpy()
+    return FitData(
+        task=task,
+        X_train=task.X.iloc[:n_train],
+        y_train=y[:n_train],
+        X_val=task.X.iloc[n_train : n_train + n_val],
+        y_val=y[n_train : n_train + n_val],
+        seed=seed,
+    )
+
+
+def lift(kind: str = "classification", seed: int = 0, **params):
+    return make_method("lift", kind, seed, {"model": "tiny-gpt2", **QUIET, **params})
+
+
+@pytest.fixture(scope="module")
+def trained_copy():
+    """tiny-gpt2 fully fine-tuned on the copy task until it answers it, predicting by both modes."""
+    task = copy_task()
+    method = lift(finetune="full", lr=3e-3, epochs=12, warmup_steps=2, predict="both")
+    info = method.fit(fit_data(task))
+    return task, method, info
+
+
+def test_lift_is_registered_for_both_kinds_with_its_dependencies() -> None:
+    entry = method_entries()["lift"]
+    assert set(entry.kinds) == {"classification", "regression"}
+    assert set(entry.requires) == {"torch", "transformers", "peft", "pytorch_lightning"}
+    assert {"model", "serializer", "serializer_options"} <= set(entry.defaults)
+    assert entry.defaults["finetune"] == "lora" and entry.defaults["warmup_steps"] == 6
+
+
+def test_fine_tuning_learns_the_task(trained_copy) -> None:
+    task, method, info = trained_copy
+    untrained = lift(finetune="none")
+    untrained.fit(fit_data(task))
+    y_train = task.y.to_numpy()[:40]
+    before = np.mean(untrained.predict(task.X.iloc[:40]).y_pred == y_train)
+    after = np.mean(method.predict(task.X.iloc[:40]).y_pred == y_train)
+    assert after >= 0.95 > before
+    history = info.extra["history"]
+    assert history[-1]["train_loss"] < 0.2 * history[0]["train_loss"]
+    assert info.selected == {"epoch": info.extra["best_epoch"]}
+    assert history[info.extra["best_epoch"] - 1]["val_accuracy"] == max(h["val_accuracy"] for h in history)
+    assert info.extra["trainable_parameters"] == info.extra["total_parameters"]
+    assert info.extra["precision"] == "32-true"
+    assert info.extra["samples_seen"] == 12 * 40 and info.extra["tokens_seen"] > 12 * 40 * 10
+    assert info.extra["train_samples_per_s"] > 0 and info.extra["val_predict_samples_per_s"] > 0
+    assert info.extra["model_id"] == "tiny-gpt2" and info.extra["model_revision"]
+    assert len(info.extra["train_prompt_hash"]) == 16
+    assert info.extra["val_generate_accuracy"] >= 0.9 and info.extra["val_generate_invalid_rate"] == 0.0
+
+
+def test_generation_and_scoring_agree_on_hand_computed_answers(trained_copy) -> None:
+    task, method, _ = trained_copy
+    rows = pd.DataFrame({"a": [0, 1, 1, 0, 1], "b": [0.5, -1.2, 0.0, 2.25, 0.7]})
+    answers = rows["a"].to_numpy()  # the task's rule: the answer copies x1
+    pred = method.predict(rows)
+    assert pred.y_pred.tolist() == answers.tolist()
+    assert pred.proba.shape == (5, 2) and np.allclose(pred.proba.sum(axis=1), 1)
+    assert not pred.invalid.any()
+    parser = get_serializer("lift").bind(task)
+    assert [parser.parse(text).value for text in pred.raw] == answers.tolist()
+    assert pred.raw[0] == " 0@@@"
+
+
+def test_sampled_answers_take_the_majority_vote(trained_copy) -> None:
+    task, method, _ = trained_copy
+    original = method.params  # the fitted model, asked to sample five answers per row instead
+    method.params = dataclasses.replace(original, predict="generate", num_samples=5, temperature=2.0)
+    try:
+        pred = method.predict(task.X.iloc[40:60])
+    finally:
+        method.params = original
+    parser = get_serializer("lift").bind(task)
+    for y_pred, raw in zip(pred.y_pred, pred.raw, strict=True):
+        samples = json.loads(raw)
+        assert len(samples) == 5
+        votes = Counter(a.value for a in map(parser.parse, samples) if a.valid)
+        expected = min(c for c, n in votes.items() if n == max(votes.values())) if votes else INVALID_CLASS
+        assert y_pred == expected
+    assert pred.proba is None
+
+
+def test_regression_invalid_answers_take_the_training_mean() -> None:
+    task = line_task()
+    method = lift("regression", finetune="none", max_new_tokens=3)  # random weights: mostly gibberish
+    info = method.fit(fit_data(task, n_train=30, n_val=5))
+    pred = method.predict(task.X.iloc[30:])
+    mean = float(task.y.iloc[:30].mean())
+    assert pred.invalid.any()
+    assert np.all(pred.y_pred[pred.invalid] == mean)
+    assert info.extra["regression_fallback"]["value"] == pytest.approx(mean)
+    assert pred.std is None and len(pred.raw) == 10
+
+
+def test_regression_sampling_gives_a_spread() -> None:
+    task = line_task()
+    method = lift("regression", finetune="full", lr=3e-3, epochs=3, num_samples=3, max_new_tokens=6)
+    method.fit(fit_data(task, n_train=30, n_val=5))
+    pred = method.predict(task.X.iloc[30:])
+    assert pred.std is not None and np.all(pred.std >= 0) and np.all(np.isfinite(pred.y_pred))
+    assert all(len(json.loads(raw)) == 3 for raw in pred.raw)
+    assert np.all(pred.std[pred.invalid] == pytest.approx(float(np.std(task.y.iloc[:30]))))
+
+
+def test_the_same_seed_gives_the_same_predictions() -> None:
+    task = copy_task()
+    probas = []
+    for seed in (0, 0, 1):
+        method = lift(seed=seed, model="tiny-llama", epochs=2, lr=1e-2)
+        method.fit(fit_data(task, seed=seed))
+        probas.append(method.predict(task.X.iloc[50:]).proba)
+    np.testing.assert_array_equal(probas[0], probas[1])
+    assert not np.array_equal(probas[0], probas[2])
+
+
+def test_bf16_training_is_recorded_and_predicts() -> None:
+    task = copy_task()
+    method = lift(model="tiny-llama", epochs=1, precision="bf16-mixed")
+    info = method.fit(fit_data(task))
+    pred = method.predict(task.X.iloc[50:])
+    assert info.extra["precision"] == "bf16-mixed"
+    assert np.all(np.isfinite(pred.proba)) and np.allclose(pred.proba.sum(axis=1), 1)
+
+
+def test_lift_runs_through_the_runner_and_stores_probabilities() -> None:
+    spec = RunSpec(
+        task="moons",
+        task_params={"n": 60},
+        method="lift",
+        method_params={"model": "tiny-gpt2", "epochs": 1, **QUIET},
+    )
+    result = execute_run(spec)
+    assert result.ok, result.record.error
+    assert result.predictions["proba"].map(len).eq(2).all()
+    assert 0 <= result.record.metrics["accuracy"] <= 1 and result.record.metrics["invalid_rate"] == 0
+    fit_info = result.record.provenance["fit_info"]
+    assert fit_info["finetune"] == "lora" and fit_info["target_modules"] == ["c_attn"]
+    assert fit_info["epochs_run"] == 1 and fit_info["serializer"]["serializer"] == "lift"
+
+
+def test_a_prompt_longer_than_the_context_names_task_length_and_limit() -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(12, 150)), columns=[f"f{i}" for i in range(150)])
+    task = TaskData(
+        name="wide",
+        kind="classification",
+        X=X,
+        y=pd.Series(rng.integers(0, 2, 12)),
+        feature_types=dict.fromkeys(X.columns, "numeric"),
+        classes=("0", "1"),
+        source="synthetic",
+    )
+    with pytest.raises(LiftbenchError, match=r"task 'wide'.*context of 512 tokens.*has \d+ tokens"):
+        lift().fit(fit_data(task, n_train=8, n_val=2))
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "message"),
+    [
+        ("regression", {"predict": "score"}, "regression answers are generated"),
+        ("classification", {"finetune": "qlora"}, "finetune='qlora'"),
+        ("classification", {"epochs": 0}, "epochs=0"),
+        ("classification", {"select_metric": "acuracy"}, "did you mean: accuracy"),
+        ("classification", {"learning_rate": 1e-3}, "has no parameter .learning_rate."),
+    ],
+)
+def test_bad_parameters_are_clear_errors(kind: str, params: dict, message: str) -> None:
+    with pytest.raises(LiftbenchError, match=message):
+        make_method("lift", kind, 0, params)
+
+
+@pytest.mark.integration
+def test_bundled_smollm2_with_lora_predicts_iris_by_both_modes() -> None:
+    iris = load_task("iris")
+    rows = np.random.default_rng(0).permutation(len(iris.X))
+    y = iris.y.to_numpy()
+    data = FitData(
+        task=iris,
+        X_train=iris.X.iloc[rows[:16]],
+        y_train=y[rows[:16]],
+        X_val=iris.X.iloc[rows[16:22]],
+        y_val=y[rows[16:22]],
+        seed=0,
+    )
+    method = make_method(
+        "lift", "classification", 0, {"epochs": 1, "batch_size": 4, "predict": "both", **QUIET}
+    )
+    info = method.fit(data)
+    pred = method.predict(iris.X.iloc[rows[22:30]])
+    assert info.extra["model_id"] == "smollm2-135m"
+    assert info.extra["target_modules"] == ["q_proj", "v_proj"]
+    assert 0 < info.extra["trainable_parameters"] < info.extra["total_parameters"] / 100
+    assert pred.proba.shape == (8, 3) and np.allclose(pred.proba.sum(axis=1), 1)
+    assert set(pred.y_pred) <= {0, 1, 2} and not pred.invalid.any()
+    assert len(pred.raw) == 8 and all(isinstance(text, str) for text in pred.raw)
+    assert 0 <= info.extra["val_generate_invalid_rate"] <= 1
