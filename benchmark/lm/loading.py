@@ -24,9 +24,10 @@ across the joint. Loss falls on the completion tokens only (labels -100 on the p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,21 @@ def _hub_options(revision: str | None) -> dict[str, Any]:
     return {"revision": revision, "local_files_only": is_offline_mode()}
 
 
+@contextlib.contextmanager
+def _quiet_weight_loading() -> Iterator[None]:
+    """transformers draws a progress bar per load; a suite loads the model once per run, and the
+    runner's own progress is what a user follows."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _load_pretrained(
     name: str, source: str | Path, options: dict[str, Any], init: str, dtype: torch.dtype, seed: int
 ) -> LoadedLM:
@@ -135,7 +151,8 @@ def _load_pretrained(
         tokenizer = AutoTokenizer.from_pretrained(source, **options)
         config = AutoConfig.from_pretrained(source, **options)
         if init == "pretrained":
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **options)
+            with _quiet_weight_loading():
+                model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **options)
         else:
             with torch.random.fork_rng(devices=[]):  # the seed governs these weights and nothing else
                 torch.manual_seed(seed)
