@@ -71,7 +71,7 @@ def setting_variants(runs: pd.DataFrame) -> pd.DataFrame:
     """Clean LIFT runs on tasks where LIFT ran with two or more settings, with `config` naming them.
 
     Serializers are left out of the labels (the prompt study compares those), so `config` shows the
-    method parameters and model that vary: `lift(init=random)`, `lift(two_stage=true)`.
+    method parameters and model that vary: `lift(init=random)`, `lift(two_stage=ift)`.
     """
     if runs.empty:
         return runs.assign(config=[])

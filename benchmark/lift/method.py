@@ -20,6 +20,10 @@ standard deviation as `std` (rows with no valid sample: the training mean and th
 standard deviation). With one sample decoding is greedy. `Predictions.raw` holds the generated text,
 or a JSON list of the texts with several samples.
 
+Two-stage fine-tuning (`two_stage`: "none", "ift", "ft", "bl"; `pretext`, `pretext_rows`,
+`pretext_epochs`): synthetic pretext tasks shaped like the target before (or instead of) the target,
+`benchmark.lift.two_stage`; `FitInfo.extra["two_stage"]` records the stage-1 passes and their losses.
+
 Learning rates: the default 1e-3 is for LoRA; full fine-tuning wants about 1e-5 to 1e-4.
 """
 
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from benchmark.lift.pretext import get_pretext
 from benchmark.lm.bundled import BUNDLED_MODEL_ID
 from benchmark.methods import INVALID_CLASS, FitData, FitInfo, Predictions
 from benchmark.metrics import METRIC_DIRECTIONS, compute_metrics
@@ -48,6 +53,8 @@ if TYPE_CHECKING:
 FINETUNE_MODES = ("lora", "full", "none")
 SCHEDULES = ("linear", "cosine", "constant")
 PREDICT_MODES = ("score", "generate", "both")
+TWO_STAGE_MODES = ("none", "ift", "ft", "bl")  # benchmark.lift.two_stage
+PRETEXT_MODES = ("ift", "bl")  # the modes with a stage 1 on pretext tasks
 ANSWER_MARGIN_TOKENS = 4  # generated beyond the longest known completion, for longer numbers
 
 
@@ -82,6 +89,10 @@ class LiftParams:
     predict: str | None = None
     select_metric: str | None = None
     early_stopping_patience: int = 0
+    two_stage: str = "none"
+    pretext: str | None = None
+    pretext_rows: int = 100
+    pretext_epochs: int = 3
     num_samples: int = 1
     temperature: float = 1.0
     max_new_tokens: int | None = None
@@ -94,7 +105,11 @@ class LiftParams:
     enable_progress_bar: bool = True
 
     def __post_init__(self) -> None:
-        for name, allowed in (("finetune", FINETUNE_MODES), ("schedule", SCHEDULES)):
+        for name, allowed in (
+            ("finetune", FINETUNE_MODES),
+            ("schedule", SCHEDULES),
+            ("two_stage", TWO_STAGE_MODES),
+        ):
             if getattr(self, name) not in allowed:
                 _bad(name, getattr(self, name), f"use one of: {', '.join(allowed)}")
         if self.predict_mode not in PREDICT_MODES:
@@ -118,6 +133,12 @@ class LiftParams:
             _bad("lora_dropout", self.lora_dropout, "use a number in [0, 1)")
         if not self.separator:
             _bad("separator", self.separator, "use a non-empty text between prompt and completion, e.g. ' '")
+        if self.two_stage in PRETEXT_MODES and self.finetune == "none":
+            _bad("two_stage", self.two_stage, "stage 1 fine-tunes; use finetune: lora or full")
+        try:
+            get_pretext(self.pretext, self.kind)
+        except LiftbenchError as err:
+            _bad("pretext", self.pretext, str(err))
 
     @classmethod
     def from_params(cls, kind: str, params: Mapping[str, Any]) -> LiftParams:
@@ -182,6 +203,8 @@ _WHOLE_MINIMUMS = {  # whole-number parameters and their smallest value (max_new
     "max_new_tokens": 1,
     "warmup_steps": 0,
     "early_stopping_patience": 0,
+    "pretext_rows": 2,
+    "pretext_epochs": 1,
 }
 _REAL_BOUNDS = {  # number parameters: True where they must be > 0, False where >= 0 (max_grad_norm may be null)
     "lr": True,
@@ -310,7 +333,15 @@ class LiftMethod:
             "select_metric": p.metric,
             "select_direction": METRIC_DIRECTIONS[p.metric],
         }
-        if p.finetune == "none":
+        if p.two_stage != "none":
+            extra["two_stage"] = {"mode": p.two_stage}
+        if p.two_stage in PRETEXT_MODES:
+            from benchmark.lift.two_stage import train_pretext_stage
+
+            stage = train_pretext_stage(model, lm, serializer, data.task, p, data.seed)
+            model.to(stage.device)
+            extra["two_stage"].update(stage.record())
+        if p.finetune == "none" or p.two_stage == "bl":
             metric = evaluate()
             extra.update(best_epoch=0, epochs_run=0, history=[{"epoch": 0, f"val_{p.metric}": metric}])
             extra.update(precision=self._precision, device=str(self._device()))

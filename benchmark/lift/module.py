@@ -270,7 +270,7 @@ class TrainerSettings:
 @dataclass
 class TrainingOutcome:
     module: LiftModule
-    selection: BestEpochSelection
+    selection: BestEpochSelection | None  # None when training selected nothing (two-stage's stage 1)
     precision: str
     device: torch.device  # where the model trained; Lightning moves it back to the CPU at the end
     optimizer_steps: int
@@ -281,19 +281,24 @@ def train_lift(
     model: torch.nn.Module,
     datamodule: pl.LightningDataModule,
     *,
-    evaluate: Callable[[], float],
-    direction: Direction,
+    evaluate: Callable[[], float] | None,
+    direction: Direction = "higher",
     optimizer: OptimizerSettings | None = None,
     trainer_settings: TrainerSettings | None = None,
     patience: int = 0,
     gather_loss_positions: bool = True,
 ) -> TrainingOutcome:
     """Fine-tune `model` with a Lightning Trainer, scoring every epoch with `evaluate()` and ending with
-    the best epoch's weights in place (the caller seeds everything before building the model)."""
+    the best epoch's weights in place; `evaluate=None` selects nothing and ends with the last epoch's
+    weights (the caller seeds everything before building the model)."""
     settings = trainer_settings or TrainerSettings()
     precision = settings.resolved_precision()
     module = LiftModule(model, optimizer, gather_loss_positions)
-    selection = BestEpochSelection(evaluate, direction, patience, train_loss=module.current_epoch_loss)
+    selection = (
+        None
+        if evaluate is None
+        else BestEpochSelection(evaluate, direction, patience, train_loss=module.current_epoch_loss)
+    )
     with contextlib.ExitStack() as stack:
         stack.enter_context(quiet_lightning())
         root = settings.default_root_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="lift-"))
@@ -313,7 +318,7 @@ def train_lift(
             log_every_n_steps=1,
             logger=CSVLogger(root, name="lift"),
             default_root_dir=root,
-            callbacks=[selection],
+            callbacks=[] if selection is None else [selection],
         )
         trainer.fit(module, datamodule=datamodule)
         device = trainer.strategy.root_device
