@@ -17,7 +17,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help setup run figures paper check-tasks test test-fast lint format clean
+.PHONY: help setup run figures paper bench check-tasks test test-fast lint format clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ test: setup ## Run the whole test suite (offline, one thread per process).
 
 test-fast: setup ## Run the tests without the slow integration tests.
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not integration"
+
+bench: setup ## Measure training / prediction throughput, MFU, prompt sizes and suite cost into results/bench (minutes).
+	$(PY) -m benchmark.bench --out results/bench --store $(STORE)
 
 lint: setup ## Check style and common bugs with ruff.
 	$(VENV)/bin/ruff check .

@@ -81,7 +81,17 @@ def device() -> dict[str, Any]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    `VmHWM` from /proc/self/status where there is one: Linux carries `ru_maxrss` across fork and
+    exec, so a worker started by a large process would report its parent's peak (a 400 MB parent's
+    child read 410 MB for its own 11 MB). `ru_maxrss` (KiB on Linux) elsewhere.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -1,0 +1,101 @@
+"""Prediction throughput of `benchmark.lm.predict` against its floor.
+
+The floor is the least work any way of reading an answer from the model must do: one forward pass
+over each prompt, batched exactly as prediction batches (`eval_batch_size` prompts sorted by length,
+left-padded, positions over real tokens) with the LM head on the last position only and no KV cache.
+Class scoring (`score_classes`: that pass with a cache, then one pass over the K class completions)
+and greedy generation (`generate`) are timed on the same prompts; their ratio to the floor is the
+cost of scoring or generating beyond the unavoidable forward pass.
+
+Generation runs `max_new_tokens` = the tokens of the longest class answer (" 2@@@"): a model that has
+learned the format emits exactly those and its stop marker then ends the batch, while an untrained
+model (as here) never emits the marker and runs to the limit, so the work per row is the same as a
+fitted model's (`generated_tokens_mean` says what it generated). The three calls take turns over
+several rounds; each result is the best round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from benchmark.bench.measure import interleaved_best, model_flops
+from benchmark.lm.loading import (
+    LoadedLM,
+    load_causal_lm,
+    pad_batch,
+    position_ids_from_mask,
+    tokenize_completions,
+    tokenize_prompts,
+)
+from benchmark.lm.predict import generate, score_classes
+from benchmark.serialization import get_serializer, serialize_rows
+from tasks.registry import load_task
+
+SEPARATOR = " "
+
+
+def prompt_forward(lm: LoadedLM, prompts: list[str], batch_size: int) -> None:
+    """The floor (module docstring): one forward pass per batch of length-sorted prompts."""
+    ids = tokenize_prompts(lm.tokenizer, prompts)
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = [ids[i] for i in order[start : start + batch_size]]
+            input_ids, mask = pad_batch(batch, lm.tokenizer.pad_token_id, side="left")
+            lm.model(
+                input_ids=input_ids,
+                attention_mask=mask,
+                position_ids=position_ids_from_mask(mask),
+                use_cache=False,
+                logits_to_keep=1,
+            )
+
+
+def measure_prediction(
+    model: str, task_name: str, n_rows: int, batch_size: int, rounds: int
+) -> dict[str, Any]:
+    """Samples/s of class scoring, greedy generation and the prompt-forward floor on `n_rows` prompts."""
+    data = load_task(task_name)
+    serializer = get_serializer("lift").bind(data)
+    prompts = [e.prompt for e in serialize_rows(serializer, data.X.iloc[:n_rows])]
+    answers = [serializer.completion(k) for k in range(len(data.classes or ()))]
+    completions = [SEPARATOR + a for a in answers]
+    lm = load_causal_lm(model)
+    answer_tokens = max(len(ids) for ids in tokenize_completions(lm.tokenizer, completions))
+    stop = serializer.options.completion_end
+    texts = generate(lm, prompts, stop=stop, max_new_tokens=answer_tokens, batch_size=batch_size)
+    seconds = interleaved_best(
+        {
+            "floor": lambda: prompt_forward(lm, prompts, batch_size),
+            "score": lambda: score_classes(lm, prompts, completions, batch_size=batch_size),
+            "generate": lambda: generate(
+                lm, prompts, stop=stop, max_new_tokens=answer_tokens, batch_size=batch_size
+            ),
+        },
+        rounds,
+    )
+    prompt_tokens = sum(len(ids) for ids in tokenize_prompts(lm.tokenizer, prompts))
+    result: dict[str, Any] = {
+        "model": model,
+        "task": task_name,
+        "rows": len(prompts),
+        "classes": len(completions),
+        "batch_size": batch_size,
+        "rounds": rounds,
+        "prompt_tokens": prompt_tokens,
+        "max_new_tokens": answer_tokens,
+        "generated_tokens_mean": sum(
+            len(ids) for ids in tokenize_completions(lm.tokenizer, [t[0] for t in texts])
+        )
+        / len(texts),
+    }
+    for name, value in seconds.items():
+        result[name] = {"seconds": value, "samples_per_s": len(prompts) / value}
+        if name != "floor":
+            result[name]["vs_floor"] = value / seconds["floor"]
+    result["floor"]["flops_per_s"] = (
+        model_flops(lm.n_parameters, prompt_tokens, "inference") / seconds["floor"]
+    )
+    return result

@@ -1,0 +1,225 @@
+"""The bench's sections, their sizes (full and `--quick`), and the run that measures them in order.
+
+Sections: `peak` (always measured: MFU needs it, before the other sections and again after training
+and prediction, the larger of the two taken, since another process on the machine lowers a single
+reading), `training`, `prediction`, `tokens`, `suite`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmark import provenance
+from benchmark.bench.measure import MatmulPeak, matmul_peak
+from benchmark.bench.training import GPT2_SMALL_RANDOM, TrainingCase
+from benchmark.lm.bundled import BUNDLED_MODEL_ID
+from tasks.errors import LiftbenchError, did_you_mean
+
+SECTIONS = ("training", "prediction", "tokens", "suite")
+SERIALIZERS = ("lift", "lift-names", "text", "list", "json")
+SUITE = "default"
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    """How much of everything to measure."""
+
+    peak_size: int
+    peak_reps: int
+    training: tuple[TrainingCase, ...]
+    predict_model: str
+    predict_task: str
+    predict_rows: int
+    predict_batch_size: int
+    predict_rounds: int
+    tokenizer: str  # "bundled" (SmolLM2's) or "tiny"
+    token_tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    suite_filter: str = "task=iris,method!=lift"
+
+
+FULL = BenchPlan(
+    peak_size=2048,
+    peak_reps=5,
+    training=(
+        TrainingCase(BUNDLED_MODEL_ID, "lora", batch_size=8, warmup_steps=2, timed_steps=6),
+        TrainingCase(BUNDLED_MODEL_ID, "full", batch_size=8, warmup_steps=2, timed_steps=3),
+        TrainingCase(GPT2_SMALL_RANDOM, "lora", batch_size=8, warmup_steps=2, timed_steps=5),
+        TrainingCase(GPT2_SMALL_RANDOM, "full", batch_size=8, warmup_steps=2, timed_steps=3),
+    ),
+    predict_model=BUNDLED_MODEL_ID,
+    predict_task="iris",
+    predict_rows=48,
+    predict_batch_size=16,  # LiftParams' eval_batch_size
+    predict_rounds=3,
+    tokenizer="bundled",
+    token_tasks={"iris": {}, "wine": {}, "moons": {"n": 300}, "breast-cancer-wisconsin": {}},
+)
+
+QUICK = BenchPlan(
+    peak_size=256,
+    peak_reps=3,
+    training=(
+        TrainingCase("tiny-gpt2", "lora", batch_size=4, warmup_steps=1, timed_steps=2),
+        TrainingCase("tiny-gpt2", "full", batch_size=4, warmup_steps=1, timed_steps=2),
+    ),
+    predict_model="tiny-gpt2",
+    predict_task="iris",
+    predict_rows=16,
+    predict_batch_size=8,
+    predict_rounds=2,
+    tokenizer="tiny",
+    token_tasks={"iris": {}, "wine": {}, "moons": {"n": 100}, "breast-cancer-wisconsin": {}},
+    suite_filter="task=iris,method=majority|logreg,split_seed=0,train_size=all",
+)
+
+
+def parse_sections(only: str | None) -> tuple[str, ...]:
+    """The sections named in a comma-separated list (all when None), in the bench's order."""
+    if only is None:
+        return SECTIONS
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    for name in names:
+        if name not in SECTIONS and name != "peak":
+            raise LiftbenchError(
+                f"--only: unknown section {name!r}{did_you_mean(name, SECTIONS)}; use some of: "
+                f"{', '.join(SECTIONS)} (peak is always measured)"
+            )
+    return tuple(s for s in SECTIONS if s in names)
+
+
+def run_bench(
+    plan: BenchPlan, sections: Sequence[str], store: Path | None, progress: Callable[[str], None]
+) -> dict[str, Any]:
+    """Measure `sections` with `plan`'s sizes; the results as one JSON-ready dict (MFU filled in last)."""
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "bench": {
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "quick": plan is QUICK,
+            "sections": ["peak", *sections],
+            "load_average_at_start": list(os.getloadavg()),
+        }
+    }
+    progress(f"peak: {plan.peak_size}x{plan.peak_reps} matmuls")
+    peaks = [matmul_peak(plan.peak_size, plan.peak_reps)]
+    progress(f"peak: {peaks[0].fp32_flops_per_s / 1e9:.0f} GFLOP/s fp32 on {peaks[0].threads} threads")
+    measure: dict[str, Callable[[], Any]] = {
+        "training": lambda: _training(plan, progress),
+        "prediction": lambda: _prediction(plan, progress),
+        "tokens": lambda: _tokens(plan, progress),
+        "suite": lambda: _suite(plan, store, progress),
+    }
+    for name in sections:
+        results[name] = measure[name]()
+        if name in ("training", "prediction"):
+            peaks.append(matmul_peak(plan.peak_size, plan.peak_reps))
+    peak = max(peaks, key=lambda p: p.fp32_flops_per_s)
+    results["peak"] = {
+        **dataclasses.asdict(peak),
+        "readings_fp32_flops_per_s": [p.fp32_flops_per_s for p in peaks],
+    }
+    _add_mfu(results, peak)
+    results["bench"].update(
+        seconds=time.perf_counter() - started,
+        load_average_at_end=list(os.getloadavg()),
+        environment=provenance.environment(),
+    )
+    return results
+
+
+def _add_mfu(results: dict[str, Any], peak: MatmulPeak) -> None:
+    for case in results.get("training", {}).get("cases", []):
+        for side in (case["ours"], case["plain"]):
+            side["mfu"] = side["flops_per_s"] / peak.fp32_flops_per_s
+            side["mfu_padded"] = side["flops_per_s_padded"] / peak.fp32_flops_per_s
+    if "prediction" in results:
+        floor = results["prediction"]["floor"]
+        floor["mfu"] = floor["flops_per_s"] / peak.fp32_flops_per_s
+
+
+def _training(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
+    from benchmark.bench.measure import FLOPS_PER_TOKEN_FACTOR
+    from benchmark.bench.training import measure_training_case
+
+    cases = []
+    for case in plan.training:
+        progress(
+            f"training: {case.model} {case.finetune}, batch {case.batch_size}, "
+            f"{case.warmup_steps} warm-up + {case.timed_steps} timed steps, ours then plain"
+        )
+        result = measure_training_case(case)
+        progress(
+            f"training: {case.model} {case.finetune}: ours {result['ours']['tokens_per_s']:.0f} tokens/s, "
+            f"plain {result['plain']['tokens_per_s']:.0f} ({result['tokens_per_s_vs_plain']:.2f}x)"
+        )
+        cases.append(result)
+    return {
+        "flops_per_token": {
+            mode: f"{factor} x parameters" for mode, factor in FLOPS_PER_TOKEN_FACTOR.items()
+        },
+        "cases": cases,
+    }
+
+
+def _prediction(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
+    from benchmark.bench.prediction import measure_prediction
+
+    progress(
+        f"prediction: {plan.predict_model} on {plan.predict_rows} {plan.predict_task} prompts, "
+        f"{plan.predict_rounds} rounds of floor / score / generate"
+    )
+    result = measure_prediction(
+        plan.predict_model, plan.predict_task, plan.predict_rows, plan.predict_batch_size, plan.predict_rounds
+    )
+    progress(
+        f"prediction: score {result['score']['vs_floor']:.2f}x floor, "
+        f"generate {result['generate']['vs_floor']:.2f}x floor"
+    )
+    return result
+
+
+def _tokens(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
+    from benchmark.bench.prompt_tokens import tokens_per_row
+
+    if plan.tokenizer == "bundled":
+        from benchmark.lm.bundled import load_bundled_tokenizer
+
+        tokenizer, name = load_bundled_tokenizer(), BUNDLED_MODEL_ID
+    else:
+        from benchmark.lm.tiny import tiny_tokenizer
+
+        tokenizer, name = tiny_tokenizer(), "tiny (byte-level BPE, 400 tokens)"
+    progress(f"tokens: {len(SERIALIZERS)} serializers x {len(plan.token_tasks)} tasks, tokenizer {name}")
+    return {"tokenizer": name, "rows": tokens_per_row(tokenizer, plan.token_tasks, SERIALIZERS)}
+
+
+def _suite(plan: BenchPlan, store: Path | None, progress: Callable[[str], None]) -> dict[str, Any]:
+    from benchmark.bench.suite_cost import run_slice, suite_methods, summarise_store
+
+    methods = suite_methods(SUITE, plan.suite_filter)
+    progress(f"suite slice: {SUITE} --filter {plan.suite_filter!r}: {', '.join(methods)}, one process each")
+    with tempfile.TemporaryDirectory(prefix="liftbench-bench-") as folder:
+        slice_store = Path(folder) / "slice.sqlite"
+        processes = run_slice(SUITE, plan.suite_filter, methods, slice_store, progress)
+        sliced = summarise_store(slice_store, SUITE)
+    for method, measured in processes.items():
+        entry = sliced["methods"][method]
+        # What the runner recorded holds the bench's own memory (benchmark.bench.peak_memory says why).
+        entry["runner_recorded_peak_rss_mb"] = entry["peak_rss_mb"]
+        entry.update(measured)
+    sliced.update(store=None, filter=plan.suite_filter)
+    result: dict[str, Any] = {"slice": sliced, "full": None}
+    if store is not None and store.is_file():
+        progress(f"suite: summarising {store}")
+        result["full"] = summarise_store(store, SUITE)
+    elif store is not None:
+        progress(f"suite: no store at {store}; run `make run` for a full default suite to summarise")
+    return result

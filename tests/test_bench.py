@@ -1,0 +1,166 @@
+"""`python -m benchmark.bench --quick`: every section is measured and written, with sane numbers.
+
+Not a timed test: nothing here asserts a speed, only that each number is there, positive and finite,
+and that ratios and utilisations lie where they can (MFU in (0, 1], nothing beats its floor by much).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmark.bench.__main__ import main
+from benchmark.bench.measure import StepClock, model_flops
+from benchmark.bench.sections import SECTIONS, parse_sections
+from tasks.errors import LiftbenchError
+
+
+def positive_finite(value: object) -> bool:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, int]:
+    out = tmp_path_factory.mktemp("bench")
+    store = out / "absent.sqlite"
+    with pytest.MonkeyPatch.context() as patch:  # the function-scoped isolation does not reach here
+        patch.setenv("LIFTBENCH_OPENML_CACHE", str(tmp_path_factory.mktemp("openml-cache")))
+        code = main(["--quick", "--out", str(out), "--store", str(store)])
+    return json.loads((out / "bench.json").read_text()), out, code
+
+
+def test_quick_bench_writes_every_section(bench: tuple[dict, Path, int]) -> None:
+    results, out, code = bench
+    assert code == 0
+    assert results["bench"]["quick"] is True
+    assert results["bench"]["sections"] == ["peak", *SECTIONS]
+    assert all(name in results for name in ("peak", *SECTIONS))
+    markdown = (out / "bench.md").read_text()
+    for caption in ("Goals", "Training", "Prediction", "Tokens per row", "Suite slice"):
+        assert f"**{caption}" in markdown
+
+
+def test_peak_is_a_plausible_flop_rate(bench: tuple[dict, Path, int]) -> None:
+    peak = bench[0]["peak"]
+    assert positive_finite(peak["fp32_flops_per_s"]) and positive_finite(peak["bf16_flops_per_s"])
+    assert peak["fp32_flops_per_s"] == max(peak["readings_fp32_flops_per_s"])
+    assert 1e8 < peak["fp32_flops_per_s"] < 1e15  # between a slow phone and a large GPU
+
+
+def test_training_throughput_and_mfu_are_sane(bench: tuple[dict, Path, int]) -> None:
+    cases = bench[0]["training"]["cases"]
+    assert {(c["model"], c["finetune"]) for c in cases} == {("tiny-gpt2", "lora"), ("tiny-gpt2", "full")}
+    for case in cases:
+        assert positive_finite(case["tokens_per_s_vs_plain"])
+        assert case["trainable_parameters"] <= case["parameters"]
+        for side in (case["ours"], case["plain"]):
+            assert side["steps"] == case["timed_steps"]
+            assert side["rows"] == case["batch_size"] * case["timed_steps"]
+            for key in ("seconds", "samples_per_s", "tokens_per_s", "padded_tokens_per_s", "flops_per_s"):
+                assert positive_finite(side[key]), key
+            assert 0 < side["mfu"] <= side["mfu_padded"] <= 1
+            assert 0 < side["real_tokens"] <= side["padded_tokens"]
+        # Both sides train on the same rows; the plain loop pads to the data set's longest row.
+        assert case["ours"]["real_tokens"] == case["plain"]["real_tokens"]
+        assert case["ours"]["padded_tokens"] <= case["plain"]["padded_tokens"]
+        ratio = case["ours"]["tokens_per_s"] / case["plain"]["tokens_per_s"]
+        assert case["tokens_per_s_vs_plain"] == pytest.approx(ratio)
+    lora = next(c for c in cases if c["finetune"] == "lora")
+    assert lora["trainable_parameters"] < lora["parameters"] / 2
+
+
+def test_prediction_is_measured_against_its_floor(bench: tuple[dict, Path, int]) -> None:
+    prediction = bench[0]["prediction"]
+    assert prediction["rows"] == 16 and prediction["classes"] == 3
+    assert 0 < prediction["floor"]["mfu"] <= 1
+    for name in ("floor", "score", "generate"):
+        assert positive_finite(prediction[name]["seconds"]) and positive_finite(
+            prediction[name]["samples_per_s"]
+        )
+    for name in ("score", "generate"):
+        # Scoring and generating do the floor's forward pass and more: they cannot be much faster.
+        assert prediction[name]["vs_floor"] >= 0.8
+        assert prediction[name]["vs_floor"] == pytest.approx(
+            prediction[name]["seconds"] / prediction["floor"]["seconds"]
+        )
+
+
+def test_tokens_per_row_cover_every_serializer_and_task(bench: tuple[dict, Path, int]) -> None:
+    rows = bench[0]["tokens"]["rows"]
+    pairs = {(r["task"], r["serializer"]) for r in rows}
+    tasks = {"iris", "wine", "moons", "breast-cancer-wisconsin"}
+    serializers = {"lift", "lift-names", "text", "list", "json"}
+    assert pairs == {(t, s) for t in tasks for s in serializers}
+    for row in rows:
+        assert row["rows"] > 0
+        assert positive_finite(row["prompt_mean"]) and positive_finite(row["completion_mean"])
+        assert row["total_mean"] == pytest.approx(row["prompt_mean"] + row["completion_mean"])
+        assert row["total_max"] >= row["total_mean"]
+    lift = {r["task"]: r["total_mean"] for r in rows if r["serializer"] == "lift"}
+    assert lift["breast-cancer-wisconsin"] > lift["wine"] > lift["iris"]  # 30 > 13 > 4 features
+
+
+def test_suite_slice_times_each_method_in_its_own_process(bench: tuple[dict, Path, int]) -> None:
+    suite = bench[0]["suite"]
+    assert suite["full"] is None  # the store given does not exist
+    methods = suite["slice"]["methods"]
+    assert set(methods) == {"majority", "logreg"}
+    assert suite["slice"]["stored_runs"] == sum(m["runs"] for m in methods.values()) > 0
+    for entry in methods.values():
+        for key in ("fit_seconds", "predict_seconds", "peak_rss_mb", "process_wall_seconds"):
+            assert positive_finite(entry[key]), key
+        # the process's own peak: more than an interpreter with numpy, less than what the runner recorded
+        assert 50 < entry["peak_rss_mb"] <= entry["runner_recorded_peak_rss_mb"]
+        assert entry["process_wall_seconds"] > entry["fit_seconds"] + entry["predict_seconds"]
+
+
+def test_goals_say_what_was_not_measured(bench: tuple[dict, Path, int]) -> None:
+    markdown = (bench[1] / "bench.md").read_text()
+    assert "default suite within 15 minutes" in markdown and "not measured" in markdown
+
+
+def test_full_store_is_summarised_per_method(bench: tuple[dict, Path, int], tmp_path: Path) -> None:
+    """A store that holds default-suite runs is read back per method, with its coverage of the suite."""
+    from benchmark.bench.suite_cost import run_slice, summarise_store
+
+    store = tmp_path / "store.sqlite"
+    run_slice("default", "task=iris,split_seed=0,train_size=all", ["majority"], store, lambda _: None)
+    summary = summarise_store(store, "default")
+    assert summary["stored_runs"] == 1 and not summary["complete"]
+    assert summary["suite_runs"] > 100
+    assert set(summary["methods"]) == {"majority"}
+    assert positive_finite(summary["wall_span_seconds"])
+
+
+def test_only_names_known_sections() -> None:
+    assert parse_sections("prediction,training") == ("training", "prediction")
+    assert parse_sections("peak") == ()
+    with pytest.raises(LiftbenchError, match="unknown section 'trainig'.*did you mean: training"):
+        parse_sections("trainig")
+
+
+def test_step_clock_times_each_forward_pass() -> None:
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Embedding(10, 4))
+    model.get_input_embeddings = lambda: model[0]
+    clock = StepClock()
+    handle = clock.attach(model)
+    for width in (3, 5):
+        model(torch.zeros((2, width), dtype=torch.long))
+    clock.stop()
+    handle.remove()
+    model(torch.zeros((1, 1), dtype=torch.long))
+    assert clock.shapes == [(2, 3), (2, 5)]
+    assert len(clock.step_seconds()) == 2 and all(s >= 0 for s in clock.step_seconds())
+
+
+def test_model_flops_follow_the_stated_formula() -> None:
+    assert model_flops(100, 10, "full") == 6000
+    assert model_flops(100, 10, "lora") == 4000
+    assert model_flops(100, 10, "inference") == 2000
