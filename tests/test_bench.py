@@ -114,8 +114,9 @@ def test_suite_slice_times_each_method_in_its_own_process(bench: tuple[dict, Pat
     for entry in methods.values():
         for key in ("fit_seconds", "predict_seconds", "peak_rss_mb", "process_wall_seconds"):
             assert positive_finite(entry[key]), key
-        # the process's own peak: more than an interpreter with numpy, less than what the runner recorded
-        assert 50 < entry["peak_rss_mb"] <= entry["runner_recorded_peak_rss_mb"]
+        # the process's own peak: more than an interpreter with numpy; what the runner recorded during
+        # the runs (VmHWM, not the parent's ru_maxrss) cannot exceed the peak at the process's exit
+        assert 50 < entry["runner_recorded_peak_rss_mb"] <= entry["peak_rss_mb"]
         assert entry["process_wall_seconds"] > entry["fit_seconds"] + entry["predict_seconds"]
 
 

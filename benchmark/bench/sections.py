@@ -212,7 +212,7 @@ def _suite(plan: BenchPlan, store: Path | None, progress: Callable[[str], None])
         sliced = summarise_store(slice_store, SUITE)
     for method, measured in processes.items():
         entry = sliced["methods"][method]
-        # What the runner recorded holds the bench's own memory (benchmark.bench.peak_memory says why).
+        # The runner records each run's process peak so far; the process's peak at exit bounds it.
         entry["runner_recorded_peak_rss_mb"] = entry["peak_rss_mb"]
         entry.update(measured)
     sliced.update(store=None, filter=plan.suite_filter)
