@@ -33,7 +33,6 @@ number of queries that had some dropped).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from benchmark.lift.method import ANSWER_MARGIN_TOKENS
+from benchmark.lift.method import ANSWER_MARGIN_TOKENS, params_defaults
 from benchmark.lm.bundled import BUNDLED_MODEL_ID
 from benchmark.methods import INVALID_CLASS, FitData, FitInfo, Predictions
 from benchmark.metrics import compute_metrics
@@ -109,11 +108,7 @@ def _bad(name: str, value: Any, fix: str) -> None:
     raise LiftbenchError(f"method 'lift-icl': parameter {name}={value!r} is not valid; {fix}")
 
 
-ICL_DEFAULTS: Mapping[str, Any] = {
-    f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
-    for f in dataclasses.fields(IclParams)
-    if f.name != "kind"
-}
+ICL_DEFAULTS: Mapping[str, Any] = params_defaults(IclParams)
 
 
 def row_ids(X: pd.DataFrame) -> tuple[np.ndarray, bool]:

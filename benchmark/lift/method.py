@@ -227,11 +227,16 @@ def _bad(name: str, value: Any, fix: str) -> None:
     raise LiftbenchError(f"method 'lift': parameter {name}={value!r} is not valid; {fix}")
 
 
-LIFT_DEFAULTS: Mapping[str, Any] = {
-    f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
-    for f in dataclasses.fields(LiftParams)
-    if f.name != "kind"
-}
+def params_defaults(params_class: type) -> dict[str, Any]:
+    """A method's registered defaults: every field of its params dataclass but the task kind."""
+    return {
+        f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(params_class)
+        if f.name != "kind"
+    }
+
+
+LIFT_DEFAULTS: Mapping[str, Any] = params_defaults(LiftParams)
 
 
 class LiftMethod:
