@@ -39,7 +39,7 @@ from analysis.style import (
     wrap_label,
 )
 from analysis.tables import order_configs
-from benchmark.store import ResultStore
+from benchmark.harness.store import ResultStore
 
 TRUTH = "truth"
 SEQUENTIAL_COLORMAP = "viridis"  # perceptually uniform and colour-blind safe, for regression surfaces

@@ -1,7 +1,7 @@
 """Calibration: reliability diagrams, ECE and Brier for runs with class probabilities, and interval
 coverage for regression runs with a predictive std.
 
-Reliability bins are the ones `benchmark.metrics.expected_calibration_error` uses (`ECE_BINS`
+Reliability bins are the ones `benchmark.core.metrics.expected_calibration_error` uses (`ECE_BINS`
 equal-width bins of top-label confidence, each (lo, hi]), so the ECE of the pooled bins is the ECE
 metric of the pooled rows. Test rows are pooled over the runs (split seeds x seeds) of a task and
 method, on clean data with the whole training split.
@@ -21,8 +21,8 @@ from analysis.loading import clean_full_runs, predictions_of, with_config_labels
 from analysis.style import NEUTRAL, figure_legend, figure_style, line_styles, panel_grid, wrap_label
 from analysis.table_format import Cell, TextTable
 from analysis.tables import order_configs, summarize, value_text
-from benchmark.metrics import ECE_BINS
-from benchmark.store import ResultStore
+from benchmark.core.metrics import ECE_BINS
+from benchmark.harness.store import ResultStore
 
 NOMINAL_LEVELS: tuple[float, ...] = (0.5, 0.68, 0.8, 0.9, 0.95, 0.99)
 

@@ -34,8 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.runspec import canonical_json
-from benchmark.store import ResultStore
+from benchmark.core.methods import method_entries
+from benchmark.core.rows import prepare_rows
+from benchmark.core.runspec import canonical_json
+from benchmark.harness.store import ResultStore
+from tasks.perturbations import make_perturbation
 from tasks.spec import TaskData
 from tasks.splits import Split
 
@@ -160,8 +163,6 @@ def perturbation_label(name: str | None, params: Mapping[str, Any]) -> str:
 @functools.cache
 def method_defaults() -> dict[str, dict[str, Any]]:
     """Each registered method's parameter defaults (LIFT's include its serializer and model)."""
-    from benchmark.methods import method_entries
-
     return {name: dict(entry.defaults) for name, entry in method_entries().items()}
 
 
@@ -254,26 +255,19 @@ def training_rows(run: Mapping[str, Any]) -> TrainingRows:
     included), split with the run's split seed and protocol, cut to its training size, and perturbed
     with the run's perturbation and the seed the runner recorded (label corruption flips the same labels).
     """
-    from tasks.perturbations import make_perturbation
-    from tasks.registry import load_task
-    from tasks.splits import make_split, nested_train_subsets
-
-    params = dict(run["data_params"])
-    missing = params.pop("missing", "keep")
-    data = load_task(run["task"], missing=missing, **params)
-    split = make_split(data, seed=int(run["split_seed"]), protocol=run["split_protocol"])
-    if run["train_size"] is not None and not pd.isna(run["train_size"]):
-        size = int(run["train_size"])
-        subsets = nested_train_subsets(split, data.y.to_numpy(), [size], seed=int(run["split_seed"]))
-        split = split.subset_train(subsets[size])
-    fitted_data, fitted_split = data, split
+    perturbation = None
     if isinstance(run["perturbation"], str):
         perturbation = make_perturbation(run["perturbation"], run["perturbation_params"])
-        perturbed = perturbation.apply(data, split, int(run["perturbation_seed"]))
-        fitted_data, fitted_split = perturbed.data, perturbed.split
+    train_size = run["train_size"]
+    rows = prepare_rows(
+        run["task"],
+        dict(run["data_params"]),
+        split_seed=int(run["split_seed"]),
+        split_protocol=run["split_protocol"],
+        train_size=None if train_size is None or pd.isna(train_size) else int(train_size),
+        perturbation=perturbation,
+        perturbation_seed=None if perturbation is None else int(run["perturbation_seed"]),
+    )
     return TrainingRows(
-        data=data,
-        split=split,
-        X_train=fitted_data.X.iloc[fitted_split.train],
-        y_train=fitted_data.y.to_numpy()[fitted_split.train],
+        data=rows.clean_data, split=rows.clean_split, X_train=rows.X_train, y_train=rows.y_train
     )

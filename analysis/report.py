@@ -26,7 +26,7 @@ from analysis.sample_complexity import build_sample_complexity
 from analysis.statistics import build_statistics
 from analysis.tables import build_main_tables
 from analysis.wandb_report import log_report
-from benchmark.store import ResultStore
+from benchmark.harness.store import ResultStore
 
 # The shipped suite whose runs fill each study.
 STUDY_SUITES: dict[str, str] = {

@@ -27,7 +27,7 @@ from analysis.loading import clean_full_runs, with_config_labels
 from analysis.style import base_method, figure_style, new_figure
 from analysis.table_format import Cell, TextTable
 from analysis.tables import order_configs, summarize
-from benchmark.metrics import METRIC_DIRECTIONS
+from benchmark.core.metrics import METRIC_DIRECTIONS
 
 MIN_WILCOXON_PAIRS = 6  # the smallest n whose exact two-sided signed-rank p-value can fall below 0.05
 ALPHA = 0.05

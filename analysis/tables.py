@@ -20,7 +20,7 @@ from analysis.loading import clean_full_runs, with_config_labels
 from analysis.paper_numbers import PAPER_TABLES, paper_rows_for
 from analysis.style import base_method
 from analysis.table_format import Cell, TextTable
-from benchmark.metrics import METRIC_DIRECTIONS
+from benchmark.core.metrics import METRIC_DIRECTIONS
 
 # (metric, display scale, decimals) per task kind; accuracy is shown in % as in the paper.
 MAIN_METRICS: dict[str, tuple[tuple[str, float, int], ...]] = {

@@ -30,7 +30,7 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from baselines.tuning import Recipe, TunedBaseline, ValidationMetric
-from benchmark.methods import FitData, Predictions
+from benchmark.core.methods import FitData, Predictions
 
 
 def _xgb_classifier() -> Any:

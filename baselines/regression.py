@@ -32,7 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures
 
 from baselines.tuning import Recipe, TunedBaseline, ValidationMetric
-from benchmark.methods import FitData, Predictions
+from benchmark.core.methods import FitData, Predictions
 
 
 def _xgb_regressor() -> Any:

@@ -33,7 +33,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import ParameterGrid
 
-from benchmark.methods import FitData, FitInfo, Method, MethodEntry, Predictions, register_method
+from benchmark.core.methods import FitData, FitInfo, Method, MethodEntry, Predictions, register_method
 from tasks.errors import LiftbenchError, did_you_mean
 from tasks.preprocessing import TabularPreprocessor
 

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmark.core.methods import FitData
 from benchmark.lift.method import LiftMethod
-from benchmark.methods import FitData
 from tasks.registry import load_task
 from tasks.splits import make_split
 

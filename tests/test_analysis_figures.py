@@ -18,10 +18,10 @@ from analysis.calibration import build_calibration, coverage_data, reliability_b
 from analysis.loading import load_runs
 from analysis.robustness import build_robustness, robustness_curves, robustness_runs
 from analysis.sample_complexity import build_sample_complexity, sample_complexity_data
-from benchmark.methods import Predictions
-from benchmark.metrics import ECE_BINS, compute_metrics, expected_calibration_error
-from benchmark.runspec import RunSpec
-from benchmark.store import ResultStore, RunRecord, predictions_frame
+from benchmark.core.methods import Predictions
+from benchmark.core.metrics import ECE_BINS, compute_metrics, expected_calibration_error
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.store import ResultStore, RunRecord, predictions_frame
 
 N_ROWS = 40
 

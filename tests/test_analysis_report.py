@@ -16,9 +16,10 @@ from analysis.loading import load_runs, training_rows
 from analysis.report import STUDY_SUITES, build_report
 from analysis.wandb_report import ReportWandbWarning
 from benchmark.commands.report import command
-from benchmark.runner import check_runs, run_suite
-from benchmark.runspec import RunSpec
-from benchmark.store import ResultStore
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.checks import check_runs
+from benchmark.harness.runner import run_suite
+from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 
 GRID = {"name": "grid", "params": {"resolution": 12}}

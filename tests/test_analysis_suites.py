@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from analysis.report import STUDY_SUITES
-from benchmark.methods import method_entries
-from benchmark.runner import check_runs
-from benchmark.suites import load_suite, suite_names, validate_names
+from benchmark.core.methods import method_entries
+from benchmark.harness.checks import check_runs
+from benchmark.harness.suites import load_suite, suite_names, validate_names
 from tasks.registry import all_specs
 
 STUDY_NAMES = sorted(name for name in suite_names() if name.startswith("study-"))

@@ -18,10 +18,10 @@ from analysis.paper_numbers import PAPER_OPENML, PAPER_REGRESSION, PAPER_TABLES,
 from analysis.statistics import MIN_WILCOXON_PAIRS, critical_difference, paired_comparisons
 from analysis.table_format import Cell, TextTable, latex_text
 from analysis.tables import build_main_tables, metric_table, summarize
-from benchmark.methods import Predictions
-from benchmark.metrics import compute_metrics
-from benchmark.runspec import RunSpec
-from benchmark.store import ResultStore, RunRecord, predictions_frame
+from benchmark.core.methods import Predictions
+from benchmark.core.metrics import compute_metrics
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.store import ResultStore, RunRecord, predictions_frame
 
 N_ROWS = 20
 

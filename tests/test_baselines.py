@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-import benchmark.methods as methods
+import benchmark.core.methods as methods
 from baselines.classification import CLASSIFIERS
 from baselines.regression import REGRESSORS
-from benchmark.methods import FitData, available_methods, make_method, method_entries
+from benchmark.core.methods import FitData, available_methods, make_method, method_entries
 from tasks.errors import LiftbenchError
 from tasks.spec import TaskData
 

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.commands.prompts import group
-from benchmark.lm import bundled
-from benchmark.serialization import SerializationContext, get_serializer
-from benchmark.serialization.accounting import check_fits_context, context_limit, token_lengths
+from benchmark.lift.lm import bundled
+from benchmark.lift.serialization import SerializationContext, get_serializer
+from benchmark.lift.serialization.accounting import check_fits_context, context_limit, token_lengths
 from tasks.errors import LiftbenchError
 from tasks.registry import register
 from tasks.spec import TaskData, TaskSpec

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
-from benchmark.runner import check_runs, execute_run, task_params_for
-from benchmark.runspec import RunSpec
-from benchmark.store import ResultStore
+from benchmark.core.rows import task_params_for
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.checks import check_runs
+from benchmark.harness.execute import execute_run
+from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 from tasks.evaluation_sets import EVALUATION_SETS, evaluation_rows, make_evaluation_set
 from tasks.registry import load_task

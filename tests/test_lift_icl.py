@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmark.core.methods import INVALID_CLASS, FitData, make_method, method_entries
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.execute import execute_run
 from benchmark.lift.icl import DemonstrationPrompts
-from benchmark.lm.loading import LoadedLM, prepare_tokenizer, tokenize_prompts
-from benchmark.lm.tiny import tiny_model
-from benchmark.methods import INVALID_CLASS, FitData, make_method, method_entries
-from benchmark.runner import execute_run
-from benchmark.runspec import RunSpec
-from benchmark.serialization import get_serializer
+from benchmark.lift.lm.loading import LoadedLM, prepare_tokenizer, tokenize_prompts
+from benchmark.lift.lm.tiny import tiny_model
+from benchmark.lift.serialization import get_serializer
 from tasks.errors import LiftbenchError
 from tasks.spec import TaskData
 

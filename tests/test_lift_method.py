@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.methods import INVALID_CLASS, FitData, make_method, method_entries
-from benchmark.runner import execute_run
-from benchmark.runspec import RunSpec
-from benchmark.serialization import get_serializer
+from benchmark.core.methods import INVALID_CLASS, FitData, make_method, method_entries
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.execute import execute_run
+from benchmark.lift.serialization import get_serializer
 from tasks.errors import LiftbenchError
 from tasks.registry import load_task
 from tasks.spec import TaskData

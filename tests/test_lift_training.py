@@ -12,6 +12,7 @@ import pytorch_lightning as pl
 import torch
 
 from benchmark.lift.data import LengthGroupedSampler, LiftDataModule, collate, encode_examples
+from benchmark.lift.lm.loading import IGNORE_INDEX, load_causal_lm
 from benchmark.lift.module import (
     LoraSettings,
     OptimizerSettings,
@@ -22,8 +23,7 @@ from benchmark.lift.module import (
     train_lift,
 )
 from benchmark.lift.selection import is_better, trainable_state
-from benchmark.lm.loading import IGNORE_INDEX, load_causal_lm
-from benchmark.serialization import get_serializer
+from benchmark.lift.serialization import get_serializer
 from tasks.spec import TaskData
 
 ARCHS = ("tiny-gpt2", "tiny-llama", "tiny-gptneox", "tiny-gptj")

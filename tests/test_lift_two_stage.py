@@ -10,13 +10,13 @@ import pytest
 import torch
 from sklearn.datasets import make_classification
 
+from benchmark.core.methods import FitData, make_method
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.execute import execute_run
 from benchmark.lift import two_stage
 from benchmark.lift.pretext import generate, pretext_names
 from benchmark.lift.selection import trainable_state
-from benchmark.methods import FitData, make_method
-from benchmark.runner import execute_run
-from benchmark.runspec import RunSpec
-from benchmark.serialization import get_serializer
+from benchmark.lift.serialization import get_serializer
 from tasks.errors import LiftbenchError
 from tasks.spec import TaskData
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.lm import tiny
-from benchmark.lm.loading import (
+from benchmark.lift.lm import tiny
+from benchmark.lift.lm.loading import (
     IGNORE_INDEX,
     encode_example,
     folder_revision,

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
-from benchmark.lm.predict import class_probabilities, generate, score_classes
+from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
+from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
 from tasks.errors import LiftbenchError
 
 PROMPTS = [

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
-from benchmark.methods import INVALID_CLASS, Predictions
-from benchmark.metrics import (
+from benchmark.core.methods import INVALID_CLASS, Predictions
+from benchmark.core.metrics import (
     METRIC_DIRECTIONS,
     classification_metrics,
     compute_metrics,

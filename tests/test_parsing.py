@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from benchmark.serialization import SerializationContext, get_serializer, parse_answer
-from benchmark.serialization.parsing import MAX_ABS, answer_segment
+from benchmark.lift.serialization import SerializationContext, get_serializer, parse_answer
+from benchmark.lift.serialization.parsing import MAX_ABS, answer_segment
 
 
 def cls(text: str, classes=("a", "b", "c"), labels="codes"):

@@ -11,9 +11,10 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from benchmark.cli import main
-from benchmark.runner import check_runs, execute_run
-from benchmark.runspec import RunSpec
-from benchmark.store import ResultStore
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.checks import check_runs
+from benchmark.harness.execute import execute_run
+from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 from tasks.perturbations import PERTURBATIONS, make_perturbation
 from tasks.registry import load_task

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.commands.prompts import group
-from benchmark.serialization import Example, SerializationContext, get_serializer, serialize_rows
-from benchmark.serialization.accounting import (
+from benchmark.lift.serialization import Example, SerializationContext, get_serializer, serialize_rows
+from benchmark.lift.serialization.accounting import (
     TokenStats,
     check_fits_context,
     context_limit,

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import ray
 
-from benchmark.launchers import run_with_ray
-from benchmark.runner import RunResult, execute_run
-from benchmark.runspec import RunSpec
-from benchmark.store import ResultStore
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.execute import RunResult, execute_run
+from benchmark.harness.launchers import run_with_ray
+from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 
 SUITE = "ray-test"

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.serialization.base import serialize_rows
-from benchmark.serialization.registry import get_serializer
+from benchmark.lift.serialization.base import serialize_rows
+from benchmark.lift.serialization.registry import get_serializer
 from tasks.availability import availability
 from tasks.errors import LiftbenchError
 from tasks.real_regression import DATA_DIR_ENV_VAR, data_dir, expected_file

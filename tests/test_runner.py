@@ -16,10 +16,13 @@ import pandas as pd
 import pytest
 
 from benchmark.cli import main
-from benchmark.methods import FitInfo, MethodEntry, Predictions, register_method
-from benchmark.runner import check_runs, execute_run, run_suite, task_params_for
-from benchmark.runspec import RunSpec
-from benchmark.store import ResultStore
+from benchmark.core.methods import FitInfo, MethodEntry, Predictions, register_method
+from benchmark.core.rows import task_params_for
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.checks import check_runs
+from benchmark.harness.execute import execute_run
+from benchmark.harness.runner import run_suite
+from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 
 REPO = Path(__file__).resolve().parent.parent

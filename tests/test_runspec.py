@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark.runspec import FrozenParams, Perturbation, RunSpec
+from benchmark.core.runspec import FrozenParams, Perturbation, RunSpec
 from tasks.errors import LiftbenchError
 
 
@@ -61,7 +61,7 @@ def test_hash_ignores_mapping_order() -> None:
 
 def test_hash_is_the_same_in_other_processes() -> None:
     code = (
-        "from benchmark.runspec import RunSpec;"
+        "from benchmark.core.runspec import RunSpec;"
         "print(RunSpec(task='t', method='m', task_params={'b': 1, 'a': 'x', 'c': [1.5, None]}).hash)"
     )
     hashes = {

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmark.serialization import (
+from benchmark.lift.serialization import (
     Example,
     SerializationContext,
     get_serializer,
@@ -19,7 +19,7 @@ from benchmark.serialization import (
     serializer_classes,
     serializer_names,
 )
-from benchmark.serialization.formats import display_name
+from benchmark.lift.serialization.formats import display_name
 from tasks.errors import LiftbenchError
 from tasks.spec import TaskData, TaskSpec
 

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.methods import Predictions
-from benchmark.store import (
+from benchmark.core.methods import Predictions
+from benchmark.harness.store import (
     SCHEMA_VERSION,
     ResultStore,
     RunRecord,
@@ -27,7 +27,7 @@ from tasks.errors import LiftbenchError
 
 REPO = Path(__file__).resolve().parents[1]
 # Helpers of this module run in spawned and killed child processes that import it; it leaves
-# benchmark.metrics (scikit-learn, seconds to import) to the tests that score predictions.
+# benchmark.core.metrics (scikit-learn, seconds to import) to the tests that score predictions.
 
 
 def _classification_run(run_hash: str = "c0", seed: int = 0, method: str = "lift", accuracy: float = 0.8):
@@ -81,7 +81,7 @@ def _regression_run(run_hash: str, seed: int = 0, n: int = 30) -> tuple[RunRecor
 
 
 def test_round_trip(tmp_path: Path) -> None:
-    from benchmark.metrics import compute_metrics
+    from benchmark.core.metrics import compute_metrics
 
     store = ResultStore(tmp_path / "deep" / "folder" / "store.sqlite")
     record, frame, y_true, pred = _classification_run()
@@ -109,7 +109,7 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 def test_regression_predictions_keep_std(tmp_path: Path) -> None:
-    from benchmark.metrics import compute_metrics
+    from benchmark.core.metrics import compute_metrics
 
     store = ResultStore(tmp_path / "s.sqlite")
     record, frame = _regression_run("r0")
@@ -216,7 +216,7 @@ CRASHING_WRITER = textwrap.dedent(
     """
     import os, signal, sys
     sys.path.insert(0, {tests!r})
-    from benchmark.store import ResultStore
+    from benchmark.harness.store import ResultStore
     from test_store import _classification_run
 
     def insert_half_then_die(self, conn, rows):

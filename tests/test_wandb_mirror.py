@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from benchmark.runspec import RunSpec
-from benchmark.wandb_mirror import MirrorWarning, WandbMirror, has_credentials, resolve_mode
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.wandb_mirror import MirrorWarning, WandbMirror, has_credentials, resolve_mode
 from tasks.errors import LiftbenchError
 
 SPEC = RunSpec(task="iris", method="logreg", split_seed=1, method_params={"C": 0.5})
@@ -100,7 +100,7 @@ def test_wandb_dir_is_used_when_no_dir_is_given(tmp_path: Path, monkeypatch: pyt
 def test_disabled_writes_and_imports_nothing(tmp_path: Path) -> None:
     code = (
         "import sys, pandas as pd\n"
-        "from benchmark.wandb_mirror import WandbMirror\n"
+        "from benchmark.harness.wandb_mirror import WandbMirror\n"
         f"out = WandbMirror(mode='disabled', dir={str(tmp_path / 'wb')!r}).log_run("
         "{'task': 'iris', 'method': 'logreg'}, 'h', 's', {'accuracy': 1.0}, pd.DataFrame({'y': [1]}), {})\n"
         "print(out, 'wandb' in sys.modules)\n"

@@ -11,8 +11,8 @@ from transformers.utils import logging as transformers_logging
 from benchmark.bench.measure import Progress
 from benchmark.bench.report import terminal_summary, write_reports
 from benchmark.bench.sections import FULL, QUICK, SECTIONS, parse_sections, run_bench
+from benchmark.harness.store import DEFAULT_STORE_PATH
 from benchmark.lift.module import quiet_lightning
-from benchmark.store import DEFAULT_STORE_PATH
 from tasks.errors import LiftbenchError
 
 

@@ -2,7 +2,7 @@
 
     python -m benchmark.bench.peak_memory OUT.json run --suite default --filter ...
 
-One process per command, so each method's peak (`benchmark.provenance.peak_rss_mb`, VmHWM) is its
+One process per command, so each method's peak (`benchmark.harness.provenance.peak_rss_mb`, VmHWM) is its
 own and not that of the runs before it in the same process.
 """
 
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from benchmark.cli import main as liftbench_main
-from benchmark.provenance import peak_rss_mb
+from benchmark.harness.provenance import peak_rss_mb
 
 
 def main(argv: list[str]) -> int:

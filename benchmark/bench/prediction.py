@@ -1,4 +1,4 @@
-"""Prediction throughput of `benchmark.lm.predict` against its floor.
+"""Prediction throughput of `benchmark.lift.lm.predict` against its floor.
 
 The floor is the least work any way of reading an answer from the model must do: one forward pass
 over each prompt, batched exactly as prediction batches (`eval_batch_size` prompts sorted by length,
@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from benchmark.bench.measure import interleaved_best, model_flops
-from benchmark.lm.loading import (
+from benchmark.lift.lm.loading import (
     LoadedLM,
     load_causal_lm,
     pad_batch,
@@ -29,8 +29,8 @@ from benchmark.lm.loading import (
     tokenize_completions,
     tokenize_prompts,
 )
-from benchmark.lm.predict import generate, score_classes
-from benchmark.serialization import get_serializer, serialize_rows
+from benchmark.lift.lm.predict import generate, score_classes
+from benchmark.lift.serialization import get_serializer, serialize_rows
 from tasks.registry import load_task
 
 SEPARATOR = " "

@@ -1,5 +1,5 @@
 """Tokens per row of each serializer on each task, counted as training counts them: the prompt with the
-tokenizer's special prefix, then the separator and completion (`benchmark.lm.loading`)."""
+tokenizer's special prefix, then the separator and completion (`benchmark.lift.lm.loading`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.lm.loading import tokenize_completions, tokenize_prompts
-from benchmark.serialization import get_serializer, serialize_rows
+from benchmark.lift.lm.loading import tokenize_completions, tokenize_prompts
+from benchmark.lift.serialization import get_serializer, serialize_rows
 from tasks.registry import load_task
 
 SEPARATOR = " "

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmark import provenance
 from benchmark.bench.measure import MatmulPeak, matmul_peak
 from benchmark.bench.training import GPT2_SMALL_RANDOM, TrainingCase
-from benchmark.lm.bundled import BUNDLED_MODEL_ID
+from benchmark.harness import provenance
+from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
 from tasks.errors import LiftbenchError, did_you_mean
 
 SECTIONS = ("training", "prediction", "tokens", "suite")
@@ -190,11 +190,11 @@ def _tokens(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
     from benchmark.bench.prompt_tokens import tokens_per_row
 
     if plan.tokenizer == "bundled":
-        from benchmark.lm.bundled import load_bundled_tokenizer
+        from benchmark.lift.lm.bundled import load_bundled_tokenizer
 
         tokenizer, name = load_bundled_tokenizer(), BUNDLED_MODEL_ID
     else:
-        from benchmark.lm.tiny import tiny_tokenizer
+        from benchmark.lift.lm.tiny import tiny_tokenizer
 
         tokenizer, name = tiny_tokenizer(), "tiny (byte-level BPE, 400 tokens)"
     progress(f"tokens: {len(SERIALIZERS)} serializers x {len(plan.token_tasks)} tasks, tokenizer {name}")

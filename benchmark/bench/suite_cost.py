@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmark.store import ResultStore
-from benchmark.suites import filter_runs, load_suite
+from benchmark.harness.store import ResultStore
+from benchmark.harness.suites import filter_runs, load_suite
 
 
 def suite_methods(suite: str, filter_expr: str) -> list[str]:

@@ -31,6 +31,13 @@ import torch
 
 from benchmark.bench.measure import StepClock, StepStats, model_flops
 from benchmark.lift.data import LiftDataModule
+from benchmark.lift.lm.loading import (
+    IGNORE_INDEX,
+    LoadedLM,
+    encode_example,
+    load_causal_lm,
+    prepare_tokenizer,
+)
 from benchmark.lift.module import (
     LoraSettings,
     OptimizerSettings,
@@ -39,8 +46,7 @@ from benchmark.lift.module import (
     prepare_for_finetuning,
     train_lift,
 )
-from benchmark.lm.loading import IGNORE_INDEX, LoadedLM, encode_example, load_causal_lm, prepare_tokenizer
-from benchmark.serialization import Example, Serializer, get_serializer, serialize_rows
+from benchmark.lift.serialization import Example, Serializer, get_serializer, serialize_rows
 from tasks.registry import load_task
 
 GPT2_SMALL_RANDOM = "gpt2-small-random"  # transformers.GPT2Config() sizes, random weights, SmolLM2 tokenizer
@@ -70,7 +76,7 @@ def load_bench_lm(name: str, seed: int = 0) -> LoadedLM:
         return load_causal_lm(name, seed=seed)
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from benchmark.lm.bundled import load_bundled_tokenizer
+    from benchmark.lift.lm.bundled import load_bundled_tokenizer
 
     config = GPT2Config()
     with torch.random.fork_rng(devices=[]):

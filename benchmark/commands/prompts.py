@@ -8,8 +8,8 @@ import click
 import numpy as np
 
 from benchmark.commands.params import parse_key_values
-from benchmark.serialization import get_serializer, serialize_rows, serializer_classes
-from benchmark.serialization.accounting import (
+from benchmark.lift.serialization import get_serializer, serialize_rows, serializer_classes
+from benchmark.lift.serialization.accounting import (
     TokenStats,
     check_fits_context,
     context_limit,
@@ -23,7 +23,7 @@ def _load_tokenizer(name: str) -> tuple[Any, Any, str]:
     """(tokenizer, model config or None, label) for --tokenizer; (None, None, '') for 'none'."""
     if name == "none":
         return None, None, ""
-    from benchmark.lm.bundled import BUNDLED_MODEL_ID, load_bundled_tokenizer
+    from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID, load_bundled_tokenizer
 
     if name in ("bundled", BUNDLED_MODEL_ID):
         return load_bundled_tokenizer(), None, f"bundled {BUNDLED_MODEL_ID}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from benchmark.store import DEFAULT_STORE_PATH, ResultStore
+from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
 from tasks.errors import LiftbenchError
 
 DEFAULT_REPORT_DIR = Path("results/report")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from benchmark.commands.results_table import compare_table, echo_table
-from benchmark.store import DEFAULT_STORE_PATH, ResultStore
+from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
 
 _store_option = click.option(
     "--store",

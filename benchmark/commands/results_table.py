@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import click
 import pandas as pd
 
-from benchmark.store import ResultStore
+from benchmark.harness.store import ResultStore
 
 # The headline metric of each kind, as in the paper's tables.
 HEADLINE = {"classification": "accuracy", "regression": "rae"}

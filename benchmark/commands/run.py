@@ -10,11 +10,13 @@ import click
 from tqdm import tqdm
 
 from benchmark.commands.results_table import echo_suite_tables
-from benchmark.methods import method_entries
-from benchmark.runner import LAUNCHERS, RunResult, check_runs, run_suite
-from benchmark.store import DEFAULT_STORE_PATH, ResultStore
-from benchmark.suites import filter_runs, load_suite, validate_names
-from benchmark.wandb_mirror import WandbMirror
+from benchmark.core.methods import method_entries
+from benchmark.harness.checks import check_runs
+from benchmark.harness.execute import RunResult
+from benchmark.harness.runner import LAUNCHERS, run_suite
+from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
+from benchmark.harness.suites import filter_runs, load_suite, validate_names
+from benchmark.harness.wandb_mirror import WandbMirror
 from tasks.registry import all_specs
 
 

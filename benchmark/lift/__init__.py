@@ -9,9 +9,9 @@ LIICL). Importing this package stays light: torch, transformers, peft and Lightn
 a method first fits.
 """
 
+from benchmark.core.methods import MethodEntry, register_method
 from benchmark.lift.icl import ICL_DEFAULTS, IclParams, LiftIclMethod
 from benchmark.lift.method import LIFT_DEFAULTS, LiftMethod, LiftParams
-from benchmark.methods import MethodEntry, register_method
 from tasks.spec import KINDS
 
 register_method(

@@ -26,9 +26,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from benchmark.lm.loading import IGNORE_INDEX, encode_example, pad_batch
-from benchmark.serialization import Example, Serializer, serialize_rows
-from benchmark.serialization.accounting import prompt_hash
+from benchmark.lift.lm.loading import IGNORE_INDEX, encode_example, pad_batch
+from benchmark.lift.serialization import Example, Serializer, serialize_rows
+from benchmark.lift.serialization.accounting import prompt_hash
 
 MEGA_BATCH_FACTOR = 8  # batches per length-sorted group: larger pads less, smaller shuffles more
 _CACHE_SIZE = 16

@@ -41,15 +41,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from benchmark.core.methods import INVALID_CLASS, FitData, FitInfo, Predictions
+from benchmark.core.metrics import compute_metrics
+from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
 from benchmark.lift.method import ANSWER_MARGIN_TOKENS, params_defaults
-from benchmark.lm.bundled import BUNDLED_MODEL_ID
-from benchmark.methods import INVALID_CLASS, FitData, FitInfo, Predictions
-from benchmark.metrics import compute_metrics
 from tasks.errors import LiftbenchError
 
 if TYPE_CHECKING:
-    from benchmark.lm.loading import LoadedLM
-    from benchmark.serialization import Serializer
+    from benchmark.lift.lm.loading import LoadedLM
+    from benchmark.lift.serialization import Serializer
 
 ICL_PREDICT_MODES = ("score", "generate")
 DEMONSTRATION_END = "\n"  # ends each demonstration line
@@ -151,8 +151,8 @@ class DemonstrationPrompts:
         answer_tokens: int = 0,
         task_name: str = "",
     ) -> None:
-        from benchmark.lm.loading import tokenize_completions
-        from benchmark.serialization import serialize_rows
+        from benchmark.lift.lm.loading import tokenize_completions
+        from benchmark.lift.serialization import serialize_rows
 
         self.lm = lm
         self.serializer = serializer
@@ -193,9 +193,9 @@ class DemonstrationPrompts:
 
     def build(self, X: pd.DataFrame) -> list[IclPrompt]:
         """The model input of every row of `X` (the query rows)."""
-        from benchmark.lm.loading import tokenize_prompts
-        from benchmark.serialization import serialize_rows
-        from benchmark.serialization.accounting import check_fits_context
+        from benchmark.lift.lm.loading import tokenize_prompts
+        from benchmark.lift.serialization import serialize_rows
+        from benchmark.lift.serialization.accounting import check_fits_context
 
         queries = [e.prompt for e in serialize_rows(self.serializer, X)]
         query_ids = tokenize_prompts(self.lm.tokenizer, queries)
@@ -222,7 +222,7 @@ class DemonstrationPrompts:
         return prompts
 
     def _prompt(self, query: str, order: np.ndarray, n: int) -> IclPrompt:
-        from benchmark.lm.loading import tokenize_prompts
+        from benchmark.lift.lm.loading import tokenize_prompts
 
         text = "".join(self.lines[i] for i in order[:n]) + query
         return IclPrompt(
@@ -264,9 +264,9 @@ class LiftIclMethod:
     def fit(self, data: FitData) -> FitInfo:
         import torch
 
-        from benchmark.lm.loading import load_causal_lm, tokenize_completions
-        from benchmark.serialization import get_serializer
-        from benchmark.serialization.accounting import prompt_hash
+        from benchmark.lift.lm.loading import load_causal_lm, tokenize_completions
+        from benchmark.lift.serialization import get_serializer
+        from benchmark.lift.serialization.accounting import prompt_hash
 
         p = self.params
         if data.kind != p.kind:
@@ -343,7 +343,7 @@ class LiftIclMethod:
         return self._answer([q.text for q in self._prompts.build(X)])
 
     def _answer(self, texts: list[str]) -> Predictions:
-        from benchmark.lm.predict import class_probabilities, generate, score_classes
+        from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
 
         p = self.params
         assert self._lm is not None and self._serializer is not None

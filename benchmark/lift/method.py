@@ -39,16 +39,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from benchmark.core.methods import INVALID_CLASS, FitData, FitInfo, Predictions
+from benchmark.core.metrics import METRIC_DIRECTIONS, compute_metrics
+from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
 from benchmark.lift.pretext import get_pretext
-from benchmark.lm.bundled import BUNDLED_MODEL_ID
-from benchmark.methods import INVALID_CLASS, FitData, FitInfo, Predictions
-from benchmark.metrics import METRIC_DIRECTIONS, compute_metrics
 from tasks.errors import LiftbenchError, did_you_mean
 
 if TYPE_CHECKING:
+    from benchmark.lift.lm.loading import LoadedLM
     from benchmark.lift.module import LoraSettings, OptimizerSettings, TrainerSettings
-    from benchmark.lm.loading import LoadedLM
-    from benchmark.serialization import Serializer
+    from benchmark.lift.serialization import Serializer
 
 FINETUNE_MODES = ("lora", "full", "none")
 SCHEDULES = ("linear", "cosine", "constant")
@@ -271,10 +271,10 @@ class LiftMethod:
         import pytorch_lightning as pl
 
         from benchmark.lift.data import LiftDataModule
+        from benchmark.lift.lm.loading import load_causal_lm
         from benchmark.lift.module import prepare_for_finetuning, train_lift
-        from benchmark.lm.loading import load_causal_lm
-        from benchmark.serialization import get_serializer
-        from benchmark.serialization.accounting import prompt_hash
+        from benchmark.lift.serialization import get_serializer
+        from benchmark.lift.serialization.accounting import prompt_hash
 
         p = self.params
         if data.kind != p.kind:
@@ -421,7 +421,7 @@ class LiftMethod:
         return self._predict_prompts(self._prompts(X), with_generation=True)
 
     def _prompts(self, X: pd.DataFrame) -> list[str]:
-        from benchmark.serialization import serialize_rows
+        from benchmark.lift.serialization import serialize_rows
 
         assert self._serializer is not None
         return [example.prompt for example in serialize_rows(self._serializer, X)]
@@ -437,7 +437,7 @@ class LiftMethod:
         return scored
 
     def _score(self, prompts: list[str]) -> Predictions:
-        from benchmark.lm.predict import class_probabilities, score_classes
+        from benchmark.lift.lm.predict import class_probabilities, score_classes
 
         lm, serializer = self._ready()
         answers = [serializer.completion(k) for k in range(self._n_classes)]
@@ -449,7 +449,7 @@ class LiftMethod:
         return Predictions(y_pred=proba.argmax(axis=1).astype(np.int64), proba=proba)
 
     def _generate(self, prompts: list[str]) -> Predictions:
-        from benchmark.lm.predict import generate
+        from benchmark.lift.lm.predict import generate
 
         p = self.params
         lm, serializer = self._ready()
@@ -494,20 +494,20 @@ class LiftMethod:
 
     def _answer_tokens(self, lm: LoadedLM, completions: Sequence[str]) -> int:
         """Tokens of the longest of `completions` ("2@@@") written after the separator."""
-        from benchmark.lm.loading import tokenize_completions
+        from benchmark.lift.lm.loading import tokenize_completions
 
         texts = [self.params.separator + c for c in completions]
         return max((len(ids) for ids in tokenize_completions(lm.tokenizer, texts)), default=0)
 
     @staticmethod
     def _prompt_lengths(lm: LoadedLM, prompts: list[str], answer_tokens: int) -> list[int]:
-        from benchmark.lm.loading import tokenize_prompts
+        from benchmark.lift.lm.loading import tokenize_prompts
 
         return [len(ids) + answer_tokens for ids in tokenize_prompts(lm.tokenizer, prompts)]
 
     def _check_fits(self, lm: LoadedLM, lengths: list[int]) -> None:
         """A LiftbenchError naming the task, the longest row's tokens (answer included) and the limit."""
-        from benchmark.serialization.accounting import check_fits_context
+        from benchmark.lift.serialization.accounting import check_fits_context
 
         if lm.context_length is not None:
             assert self._serializer is not None

@@ -26,9 +26,9 @@ import torch.nn.functional as F
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities.warnings import PossibleUserWarning
 
+from benchmark.lift.lm.loading import IGNORE_INDEX
 from benchmark.lift.method import FINETUNE_MODES, SCHEDULES
 from benchmark.lift.selection import BestEpochSelection, Direction
-from benchmark.lm.loading import IGNORE_INDEX
 from tasks.errors import LiftbenchError
 
 # Library notices a benchmark user can do nothing about (transformers 5 / peft / Lightning 2.6 interplay).

@@ -36,12 +36,12 @@ import torch
 from benchmark.lift.data import LiftDataModule
 from benchmark.lift.module import train_lift
 from benchmark.lift.pretext import PretextTask, get_pretext
-from benchmark.serialization.accounting import check_fits_context, prompt_hash
+from benchmark.lift.serialization.accounting import check_fits_context, prompt_hash
 
 if TYPE_CHECKING:
+    from benchmark.lift.lm.loading import LoadedLM
     from benchmark.lift.method import LiftParams
-    from benchmark.lm.loading import LoadedLM
-    from benchmark.serialization import Serializer
+    from benchmark.lift.serialization import Serializer
     from tasks.spec import TaskData
 
 PASS_ORDER = (1, 2, 1, 2)  # pretext task of each stage-1 pass

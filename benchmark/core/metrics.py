@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import brier_score_loss, f1_score, log_loss, mean_absolute_error, r2_score, recall_score
 
-from benchmark.methods import INVALID_CLASS, Predictions
+from benchmark.core.methods import INVALID_CLASS, Predictions
 
 ECE_BINS = 15
 PROBA_CLIP = 1e-15  # probabilities are clipped to [PROBA_CLIP, 1] and renormalised before log-loss

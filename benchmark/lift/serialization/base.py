@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from benchmark.serialization.parsing import ParsedAnswer, parse_answer
+from benchmark.lift.serialization.parsing import ParsedAnswer, parse_answer
 from tasks.errors import LiftbenchError, did_you_mean
 from tasks.spec import KINDS, FeatureType, Kind, TaskData
 

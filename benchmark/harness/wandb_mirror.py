@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from benchmark.runspec import RunSpec
+from benchmark.core.runspec import RunSpec
 from tasks.errors import LiftbenchError
 
 MODES = ("online", "offline", "disabled")

@@ -4,7 +4,7 @@ The shipped suites are the `<name>.yaml` files in this package (`suite_names()` 
 `load_suite` also reads any suite file by path. The file format is described in `suite_file`.
 """
 
-from benchmark.suites.run_filter import FILTER_FIELDS, filter_runs
-from benchmark.suites.suite_file import Block, Suite, load_suite, suite_names, validate_names
+from benchmark.harness.suites.run_filter import FILTER_FIELDS, filter_runs
+from benchmark.harness.suites.suite_file import Block, Suite, load_suite, suite_names, validate_names
 
 __all__ = ["FILTER_FIELDS", "Block", "Suite", "filter_runs", "load_suite", "suite_names", "validate_names"]

@@ -43,10 +43,10 @@ from typing import Any
 
 import yaml
 
-from benchmark.runspec import Evaluation, FrozenParams, Perturbation, RunSpec
+from benchmark.core.runspec import Evaluation, FrozenParams, Perturbation, RunSpec
 from tasks.errors import LiftbenchError, did_you_mean
 
-SHIPPED_PACKAGE = "benchmark.suites"  # the shipped `<name>.yaml` files live beside this module
+SHIPPED_PACKAGE = "benchmark.harness.suites"  # the shipped `<name>.yaml` files live beside this module
 _TOP_LEVEL_KEYS = ("name", "description", "include", "defaults", "grid", "blocks")
 _REQUIRED_AXES = ("tasks", "methods")
 
@@ -323,7 +323,7 @@ def _shipped_dir() -> Path:
 
 
 def suite_names() -> list[str]:
-    """Names of the suites shipped with liftbench (`benchmark/suites/<name>.yaml`)."""
+    """Names of the suites shipped with liftbench (`benchmark/harness/suites/<name>.yaml`)."""
     return sorted(path.stem for path in _shipped_dir().glob("*.yaml"))
 
 

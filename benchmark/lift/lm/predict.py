@@ -1,7 +1,7 @@
 """The two ways LIFT reads answers from a causal LM: generate text and parse it (open vocabulary), or
 score every class's completion and take the likeliest (closed vocabulary).
 
-Both tokenise exactly as training does (`benchmark.lm.loading`: prompt ids, then the completion's ids,
+Both tokenise exactly as training does (`benchmark.lift.lm.loading`: prompt ids, then the completion's ids,
 separator included), pad on the left, give positions counted over real tokens, sort prompts by length
 into batches to minimise padding, and return results in the prompts' order. They run under
 `torch.inference_mode()` with the model in eval mode, and put each module back in the mode it was in.
@@ -19,7 +19,7 @@ import torch
 from scipy.special import softmax
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from benchmark.lm.loading import (
+from benchmark.lift.lm.loading import (
     LoadedLM,
     pad_batch,
     position_ids_from_mask,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from benchmark.serialization.base import Serializer, SerializerOptions
+from benchmark.lift.serialization.base import Serializer, SerializerOptions
 from tasks.errors import LiftbenchError, did_you_mean
 
 _SERIALIZERS: dict[str, type[Serializer]] = {}
-_FORMAT_MODULES = ("benchmark.serialization.formats", "benchmark.serialization.templates")
+_FORMAT_MODULES = ("benchmark.lift.serialization.formats", "benchmark.lift.serialization.templates")
 _loaded = False
 
 

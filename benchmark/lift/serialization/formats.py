@@ -23,8 +23,8 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from benchmark.serialization.base import Serializer, derangement, is_missing, read_value
-from benchmark.serialization.registry import register_serializer
+from benchmark.lift.serialization.base import Serializer, derangement, is_missing, read_value
+from benchmark.lift.serialization.registry import register_serializer
 from tasks.errors import LiftbenchError
 
 CLASSIFICATION_QUESTION = "What is this type?"

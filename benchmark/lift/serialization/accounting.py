@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.serialization.base import Example
+from benchmark.lift.serialization.base import Example
 from tasks.errors import LiftbenchError
 
 # Hugging Face tokenizers without a known limit report a huge sentinel (1e30) as model_max_length.

@@ -1,14 +1,14 @@
 """Loading causal LMs, and the one tokenisation rule that training, generation and scoring share.
 
 `load_causal_lm(model)` takes:
-  * "smollm2-135m": the bundled SmolLM2-135M-Instruct (materialised once by `benchmark.lm.bundled`);
+  * "smollm2-135m": the bundled SmolLM2-135M-Instruct (materialised once by `benchmark.lift.lm.bundled`);
   * a local folder written by `save_pretrained`;
   * a Hugging Face hub id (from the local HF cache when HF_HUB_OFFLINE=1);
-  * "tiny-<arch>" (llama, gpt2, gptneox, gptj): a tiny random model for tests (`benchmark.lm.tiny`).
+  * "tiny-<arch>" (llama, gpt2, gptneox, gptj): a tiny random model for tests (`benchmark.lift.lm.tiny`).
 `init="random"` keeps the architecture and tokenizer and draws fresh weights from `seed` (the paper's
 pretraining ablation, LIFT/Rand).
 
-The tokenisation rule (used by `encode_example`, `benchmark.lm.predict.generate` and `score_classes`):
+The tokenisation rule (used by `encode_example`, `benchmark.lift.lm.predict.generate` and `score_classes`):
 the prompt and the completion are tokenised SEPARATELY and their ids concatenated,
 
     ids = special_prefix + tokens(prompt) + tokens(separator + completion)
@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
-from benchmark.lm import bundled, tiny
+from benchmark.lift.lm import bundled, tiny
 from tasks.errors import LiftbenchError, did_you_mean
 
 BUNDLED_MODEL = "smollm2-135m"

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.methods import INVALID_CLASS, Predictions
+from benchmark.core.methods import INVALID_CLASS, Predictions
 from tasks.errors import LiftbenchError, did_you_mean
 from tasks.spec import KINDS
 

@@ -5,7 +5,7 @@ examples = serialize_rows(serializer, X_train, y_train)   # [Example(prompt, com
 answer = serializer.parse(generated_text)                  # ParsedAnswer(value, reason, ...)
 """
 
-from benchmark.serialization.base import (
+from benchmark.lift.serialization.base import (
     MISSING_TOKEN,
     Example,
     SerializationContext,
@@ -13,8 +13,8 @@ from benchmark.serialization.base import (
     SerializerOptions,
     serialize_rows,
 )
-from benchmark.serialization.parsing import ParsedAnswer, parse_answer
-from benchmark.serialization.registry import (
+from benchmark.lift.serialization.parsing import ParsedAnswer, parse_answer
+from benchmark.lift.serialization.registry import (
     get_serializer,
     register_serializer,
     serializer_classes,

@@ -42,7 +42,7 @@ def library_versions() -> dict[str, str]:
 @functools.cache
 def git_commit() -> dict[str, Any]:
     """The commit of the liftbench checkout that runs, and whether it had uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],

@@ -11,7 +11,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 
-from benchmark.runspec import RunSpec
+from benchmark.core.runspec import RunSpec
 from tasks.errors import LiftbenchError, did_you_mean
 
 # The text each field is matched as; unset values read as all / clean / none.

@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.serialization.base import Serializer, is_missing
-from benchmark.serialization.registry import register_serializer
+from benchmark.lift.serialization.base import Serializer, is_missing
+from benchmark.lift.serialization.registry import register_serializer
 from tasks.errors import LiftbenchError
 from tasks.spec import Kind
 

@@ -1,6 +1,6 @@
 """Fan a suite's independent runs out over a Ray cluster; the driver alone stores the results.
 
-Each RunSpec becomes one Ray task that calls `benchmark.runner.execute_run` on a worker and returns
+Each RunSpec becomes one Ray task that calls `benchmark.harness.execute.execute_run` on a worker and returns
 its `RunResult` (spec, record and predictions frame, pickled through Ray's object store). The driver
 collects results with `ray.wait` as they finish and hands each to `record`, which writes it to the
 store in one transaction, exactly as the local launcher does; the driver has already skipped the
@@ -31,13 +31,11 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.execute import RunResult, execute_run
 from tasks.errors import LiftbenchError
-
-if TYPE_CHECKING:
-    from benchmark.runner import RunResult
-    from benchmark.runspec import RunSpec
 
 RAY_MISSING = "the ray launcher needs ray: pip install 'liftbench[ray]' (make setup installs it)"
 IN_FLIGHT_PER_CLUSTER_CPU = 2  # default bound on submitted, unfinished tasks, per CPU of the cluster
@@ -124,8 +122,6 @@ def _fan_out(
     limit: int,
 ) -> None:
     """Keep up to `limit` tasks submitted; record each result as it arrives."""
-    from benchmark.runner import execute_run  # here, so that the runner may import this module
-
     execute = ray.remote(execute_run).options(
         num_cpus=num_cpus, num_gpus=num_gpus, runtime_env={"env_vars": _worker_env(num_cpus)}
     )

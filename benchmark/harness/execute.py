@@ -1,0 +1,129 @@
+"""Execute one run: prepare its rows, fit, predict the test rows and evaluation sets, score.
+
+`execute_run` is what every launcher calls, in this process, in a worker process or on a Ray node; it
+returns the record the driver stores. An exception inside the method becomes a stored 'failed' record.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from benchmark.core.methods import FitData, make_method
+from benchmark.core.metrics import compute_metrics
+from benchmark.core.rows import RunRows, rows_for_spec
+from benchmark.core.runspec import RunSpec
+from benchmark.harness import provenance
+from benchmark.harness.store import RunRecord, predictions_frame
+from tasks.errors import LiftbenchError
+from tasks.evaluation_sets import SPLIT_PREFIX
+
+# RunSpec fields that LIFT-style methods take as parameters; baselines do not declare them.
+LM_FIELDS = ("serializer", "serializer_options", "model")
+
+
+@dataclass
+class RunResult:
+    spec: RunSpec
+    record: RunRecord
+    predictions: pd.DataFrame | None
+
+    @property
+    def ok(self) -> bool:
+        return self.record.status == "ok"
+
+
+def method_params_for(spec: RunSpec) -> dict[str, Any]:
+    """The parameters the method is built with: its own, plus the LM fields the spec sets."""
+    params = spec.method_params.to_json()
+    for name in LM_FIELDS:
+        value = getattr(spec, name)
+        if value:
+            params[name] = value.to_json() if hasattr(value, "to_json") else value
+    return params
+
+
+def _record_base(spec: RunSpec, rows: RunRows, suite: str | None) -> dict[str, Any]:
+    return {
+        "run_hash": spec.hash,
+        "task": spec.task,
+        "method": spec.method,
+        "kind": rows.data.kind,
+        "seed": spec.seed,
+        "split_seed": spec.split_seed,
+        "train_size": spec.train_size,
+        "spec": spec.to_dict(),
+        "suite": suite,
+    }
+
+
+def _data_provenance(rows: RunRows) -> dict[str, Any]:
+    data, split = rows.clean_data, rows.clean_split
+    prov: dict[str, Any] = {
+        "data_checksum": data.checksum,
+        "data_source": data.source,
+        "data_source_detail": data.source_detail,
+        "task_params": data.params,
+        "split_hash": split.hash,
+        "split_sizes": split.sizes(),
+        "n_classes": None if data.classes is None else len(data.classes),
+    }
+    if rows.perturbation is not None:
+        prov["perturbation"] = rows.perturbation
+    return prov
+
+
+def execute_run(spec: RunSpec, suite: str | None = None) -> RunResult:
+    """Fit and evaluate one run; an exception inside the method becomes a stored 'failed' record."""
+    rows = rows_for_spec(spec)
+    base = _record_base(spec, rows, suite)
+    prov = {**_data_provenance(rows), **provenance.environment()}
+    data, split, y_all = rows.data, rows.split, rows.y
+    try:
+        method = make_method(spec.method, data.kind, spec.seed, method_params_for(spec))
+        fit_data = FitData(
+            task=data,
+            X_train=data.X.iloc[split.train],
+            y_train=y_all[split.train],
+            X_val=data.X.iloc[split.val],
+            y_val=y_all[split.val],
+            seed=spec.seed,
+        )
+        start = time.perf_counter()
+        info = method.fit(fit_data)
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        pred = method.predict(data.X.iloc[split.test])
+        predict_seconds = time.perf_counter() - start
+        y_test = y_all[split.test]
+        metrics = compute_metrics(data.kind, y_test, pred, prov["n_classes"])
+        frames = [predictions_frame(y_test, pred, row_index=split.test, split="test")]
+        evaluated = {}
+        for name, eval_rows in rows.evaluation_rows.items():
+            start = time.perf_counter()
+            extra = method.predict(eval_rows.X)
+            seconds = time.perf_counter() - start
+            frames.append(predictions_frame(eval_rows.y_true, extra, split=SPLIT_PREFIX + name))
+            evaluated[name] = {**eval_rows.meta, "rows": len(eval_rows.X), "predict_seconds": seconds}
+    except LiftbenchError:
+        raise
+    except Exception as err:  # a learner that crashes is a result to record, not a reason to stop the suite
+        prov["traceback"] = traceback.format_exc(limit=20)
+        record = RunRecord(**base, status="failed", provenance=prov, error=f"{type(err).__name__}: {err}")
+        return RunResult(spec, record, None)
+    prov.update(
+        fit_seconds=fit_seconds,
+        predict_seconds=predict_seconds,
+        process_peak_rss_mb=provenance.peak_rss_mb(),
+        selected=info.selected,
+        fit_info=info.extra,
+    )
+    if evaluated:
+        prov["evaluations"] = evaluated
+    record = RunRecord(**base, provenance=prov, metrics=metrics)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return RunResult(spec, record, frame)

@@ -1,0 +1,130 @@
+"""Run a suite: execute each RunSpec not yet stored (`execute.execute_run`) and store it in one transaction.
+
+Evaluation-set predictions are stored with the test predictions as splits `eval:<name>`.
+
+A run whose hash is already stored (status ok) is skipped, so a suite can be stopped at any moment
+and resumed with nothing lost and nothing done twice. Runs are executed in this process or in a pool
+of worker processes (`jobs > 1`); only this process writes to the store and to W&B.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.execute import RunResult, execute_run
+from benchmark.harness.launchers.ray_launcher import run_with_ray
+from benchmark.harness.store import ResultStore
+from benchmark.harness.wandb_mirror import WandbMirror
+from tasks.errors import LiftbenchError
+
+LAUNCHERS = ("local", "ray")
+
+
+@dataclass
+class SuiteSummary:
+    total: int
+    skipped: int  # already stored
+    done: list[RunResult] = field(default_factory=list)
+    interrupted: bool = False
+    lost: int = 0  # runs a cluster launcher could not bring back; they run again next time
+
+    @property
+    def failed(self) -> list[RunResult]:
+        return [r for r in self.done if not r.ok]
+
+
+def _init_worker() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    warnings.simplefilter("ignore")
+
+
+def run_suite(
+    runs: Sequence[RunSpec],
+    store: ResultStore,
+    suite: str | None = None,
+    jobs: int = 1,
+    force: bool = False,
+    mirror: WandbMirror | None = None,
+    on_done: Callable[[RunResult, int, int], None] | None = None,
+    launcher: str = "local",
+    ray_options: Mapping[str, Any] | None = None,
+) -> SuiteSummary:
+    """Execute the runs not yet stored (all of them with `force`), storing each as it finishes.
+
+    `launcher="local"` runs here (`jobs > 1`: a pool of processes); `"ray"` sends each run to a Ray
+    cluster (`ray_options`: address, num_cpus, num_gpus, max_in_flight of `run_with_ray`). Either way
+    only this process writes the store and W&B, and under a multi-process launch (Lightning DDP,
+    srun) only global rank zero does. `on_done(result, finished, to_do)` is called after each run is
+    stored. Ctrl-C stops after the runs already stored; they are kept, and the next call resumes.
+    """
+    if launcher not in LAUNCHERS:
+        raise LiftbenchError(f"unknown launcher {launcher!r}; use one of: {', '.join(LAUNCHERS)}")
+    writer = is_global_rank_zero()
+    stored = set() if force else store.stored_hashes([s.hash for s in runs], status="ok")
+    todo = [s for s in runs if s.hash not in stored]
+    summary = SuiteSummary(total=len(runs), skipped=len(runs) - len(todo))
+    # W&B's init/finish is mostly waiting on its service process: mirror in one background thread so
+    # it overlaps with fitting. The mirror never raises; a W&B failure is a warning.
+    mirroring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-mirror") if mirror else None
+
+    def record(result: RunResult) -> None:
+        if writer:
+            store.write_run(result.record, result.predictions)
+        if writer and mirroring is not None and result.ok:
+            r = result.record
+            mirroring.submit(
+                mirror.log_run, r.spec, r.run_hash, suite, r.metrics, result.predictions, r.provenance
+            )
+        summary.done.append(result)
+        if on_done is not None:
+            on_done(result, len(summary.done), len(todo))
+
+    try:
+        if launcher == "ray":
+            run_with_ray(todo, suite, record, **dict(ray_options or {}))
+            summary.lost = len(todo) - len(summary.done)
+        elif jobs <= 1:
+            for spec in todo:
+                record(execute_run(spec, suite))
+        else:
+            _run_in_pool(todo, suite, jobs, record)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        if mirroring is not None:
+            mirroring.shutdown(wait=True)
+    return summary
+
+
+def is_global_rank_zero() -> bool:
+    """False in the non-zero ranks of a multi-process launch (torchrun, Lightning DDP, srun), which
+    run the same command: only rank zero may write results. Environment variables as Lightning reads
+    them; no variable set means a single process."""
+    for variable in ("RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        if variable in os.environ:
+            return int(os.environ[variable]) == 0
+    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+
+
+def _run_in_pool(
+    todo: Iterable[RunSpec], suite: str | None, jobs: int, record: Callable[[RunResult], None]
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
+        pending: set[Future[RunResult]] = {pool.submit(execute_run, spec, suite) for spec in todo}
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    record(future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
