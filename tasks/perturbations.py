@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.errors import LiftbenchError, did_you_mean
+from tasks.lazy_registry import Registry
 from tasks.preprocessing import TabularPreprocessor
 from tasks.spec import KINDS, TaskData
 from tasks.splits import Split, index_hash
@@ -213,26 +214,18 @@ class TablePerturbation(ABC):
     def _apply(self, data: TaskData, split: Split, seed: int) -> Perturbed: ...
 
 
-PERTURBATIONS: dict[str, type[TablePerturbation]] = {}
-
-
-def register_perturbation(cls: type[TablePerturbation]) -> type[TablePerturbation]:
-    if cls.name in PERTURBATIONS:
-        raise ValueError(f"perturbation {cls.name!r} is registered twice")
+def _check_perturbation(name: str, cls: type[TablePerturbation]) -> None:
     if cls.applies_to not in APPLIES_TO:
-        raise ValueError(f"perturbation {cls.name!r}: applies_to must be one of {APPLIES_TO}")
-    PERTURBATIONS[cls.name] = cls
-    return cls
+        raise ValueError(f"perturbation {name!r}: applies_to must be one of {APPLIES_TO}")
+
+
+PERTURBATIONS: Registry[type[TablePerturbation]] = Registry("perturbation", check=_check_perturbation)
+register_perturbation = PERTURBATIONS.register_class
 
 
 def make_perturbation(name: str, params: Mapping[str, Any] | None = None) -> TablePerturbation:
     """The registered perturbation `name` with `params` checked (unknown names and values are errors)."""
-    if name not in PERTURBATIONS:
-        raise LiftbenchError(
-            f"unknown perturbation {name!r}{did_you_mean(name, PERTURBATIONS)}; "
-            f"registered: {', '.join(sorted(PERTURBATIONS))}"
-        )
-    return PERTURBATIONS[name](**dict(params or {}))
+    return PERTURBATIONS.get(name)(**dict(params or {}))
 
 
 # Helpers shared by the perturbations.

@@ -6,51 +6,45 @@ when imported; `_ensure_catalogue()` imports them on first use so the registry s
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from tasks.errors import LiftbenchError, did_you_mean
+from tasks.lazy_registry import Registry
+from tasks.preprocessing import drop_missing_columns
 from tasks.spec import KINDS, TaskData, TaskSpec
 
-_TASKS: dict[str, TaskSpec] = {}
-_CATALOGUE_MODULES = (
-    "tasks.synthetic_classification",
-    "tasks.synthetic_regression",
-    "tasks.openml_tasks",
-    "tasks.images",
-    "tasks.local_files",
-    "tasks.real_regression",
+
+def _check_spec(name: str, spec: TaskSpec) -> None:
+    if spec.kind not in KINDS:
+        raise ValueError(f"task {name!r}: kind must be one of {KINDS}, not {spec.kind!r}")
+
+
+TASKS: Registry[TaskSpec] = Registry(
+    "task",
+    sources=(
+        "tasks.synthetic_classification",
+        "tasks.synthetic_regression",
+        "tasks.openml_tasks",
+        "tasks.images",
+        "tasks.local_files",
+        "tasks.real_regression",
+    ),
+    hint="`liftbench tasks list` shows them all",
+    check=_check_spec,
 )
-_loaded = False
 
 # Options every task accepts on top of its own parameters.
 MISSING_POLICIES = ("keep", "drop-columns")
 
 
 def register(spec: TaskSpec) -> TaskSpec:
-    if spec.name in _TASKS:
-        raise ValueError(f"task {spec.name!r} is registered twice")
-    if spec.kind not in KINDS:
-        raise ValueError(f"task {spec.name!r}: kind must be one of {KINDS}, not {spec.kind!r}")
-    _TASKS[spec.name] = spec
-    return spec
-
-
-def _ensure_catalogue() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in _CATALOGUE_MODULES:
-            importlib.import_module(module)
+    return TASKS.register(spec.name, spec)
 
 
 def all_specs() -> list[TaskSpec]:
-    _ensure_catalogue()
-    return list(_TASKS.values())
+    return list(TASKS.items().values())
 
 
 def suites() -> dict[str, list[str]]:
@@ -63,13 +57,7 @@ def suites() -> dict[str, list[str]]:
 
 
 def get_spec(name: str) -> TaskSpec:
-    _ensure_catalogue()
-    try:
-        return _TASKS[name]
-    except KeyError:
-        raise LiftbenchError(
-            f"unknown task {name!r}{did_you_mean(name, _TASKS)}; `liftbench tasks list` shows them all"
-        ) from None
+    return TASKS.get(name)
 
 
 def list_specs(suite: str | None = None, kind: str | None = None) -> list[TaskSpec]:
@@ -173,7 +161,5 @@ def _drop_missing_columns(data: TaskData) -> None:
             raise LiftbenchError(f"task {data.name!r}: cannot drop rows from a task with a fixed split")
         data.X = data.X.loc[keep_rows].reset_index(drop=True)
         data.y = data.y.loc[keep_rows].reset_index(drop=True)
-    bad = [c for c in data.X.columns if data.X[c].isna().any()]
-    data.X = data.X.drop(columns=bad)
-    data.feature_types = {c: t for c, t in data.feature_types.items() if c not in bad}
-    assert not np.any(data.X.isna().to_numpy())
+    data.X, dropped = drop_missing_columns(data.X)
+    data.feature_types = {c: t for c, t in data.feature_types.items() if c not in dropped}

@@ -401,9 +401,8 @@ def test_cli_fetch_needs_ids_and_reports_failures_per_dataset(cache: Path) -> No
 
 
 def test_cli_fetch_a_suite_through_the_server(
-    cache: Path, openml_server: str, monkeypatch: pytest.MonkeyPatch
+    cache: Path, openml_server: str, request: pytest.FixtureRequest
 ) -> None:
-    registry.all_specs()
     for name, did in (("data-cli-test-openml", DID), ("data-cli-test-synthetic", None)):
         spec = TaskSpec(
             name=name,
@@ -413,7 +412,8 @@ def test_cli_fetch_a_suite_through_the_server(
             openml_id=did,
             suites=("data-cli-test-suite",),
         )
-        monkeypatch.setitem(registry._TASKS, name, spec)
+        registry.register(spec)
+        request.addfinalizer(lambda name=name: registry.TASKS.unregister(name))
     result = CliRunner().invoke(data_group, ["fetch", "--suite", "data-cli-test-suite", "--retries", "1"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [

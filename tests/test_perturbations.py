@@ -80,7 +80,7 @@ def test_registry_holds_the_papers_perturbations() -> None:
     expected = {"feature-noise", "label-corruption", "outliers", "irrelevant-features"}
     expected |= {"permute-feature-order", "shuffle-feature-names", "adversarial", "compose"}
     assert expected <= set(PERTURBATIONS)
-    applies = {name: cls.applies_to for name, cls in PERTURBATIONS.items() if name != "compose"}
+    applies = {name: cls.applies_to for name, cls in PERTURBATIONS.items().items() if name != "compose"}
     assert applies["feature-noise"] == applies["adversarial"] == "test"
     assert applies["label-corruption"] == applies["outliers"] == "train"
     assert applies["irrelevant-features"] == applies["shuffle-feature-names"] == "all"

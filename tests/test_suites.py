@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmark.core.methods import method_entries
 from benchmark.core.runspec import Perturbation, RunSpec
 from benchmark.harness.suites import filter_runs, load_suite, suite_names, validate_names
 from tasks.errors import LiftbenchError
+from tasks.registry import all_specs, resolve_params
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -253,9 +255,6 @@ def test_lift14_has_the_papers_fourteen_tasks() -> None:
 
 @pytest.mark.parametrize("name", ["smoke", "default", "lift14", "lift-regression"])
 def test_shipped_suites_use_registered_tasks_params_and_methods(name: str) -> None:
-    from benchmark.core.methods import method_entries
-    from tasks.registry import all_specs, resolve_params
-
     tasks = {spec.name: spec for spec in all_specs()}
     methods = method_entries()
     suite = load_suite(name)

@@ -28,13 +28,6 @@ CASES = {
 }
 
 
-@pytest.fixture
-def catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Serve `load_task`/`get_spec` from the specs registered so far (this module's import registered
-    the synthetic ones), without importing the other catalogue modules, which other engineers own."""
-    monkeypatch.setattr(registry, "_loaded", True)
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_shape_dtypes_and_every_class_has_rows(name: str) -> None:
     generator, params, k, dims = CASES[name]
@@ -186,7 +179,6 @@ def test_bad_parameters_raise_one_clear_liftbench_error(generator, params: dict,
     assert "\n" not in str(info.value) and "must be" in str(info.value)
 
 
-@pytest.mark.usefixtures("catalogue")
 def test_specs_are_registered_with_defaults_citation_and_suite() -> None:
     names = ["gaussian9", "blobs", "circles", "moons", "two-circles", "rolls", "nn-teacher"]
     assert registry.suites()[sc.SUITE] == names
@@ -206,7 +198,6 @@ def test_specs_are_registered_with_defaults_citation_and_suite() -> None:
     assert "Scikit-learn" not in registry.get_spec("gaussian9").citation
 
 
-@pytest.mark.usefixtures("catalogue")
 def test_load_task_gives_task_data_and_coerces_string_params() -> None:
     data = registry.load_task("moons", n=100, seed=3)
     assert data.kind == "classification" and data.source == "synthetic"
@@ -228,7 +219,6 @@ def test_load_task_gives_task_data_and_coerces_string_params() -> None:
     assert list(rolls3.X.columns) == ["x1", "x2", "x3"]
 
 
-@pytest.mark.usefixtures("catalogue")
 def test_load_task_rejects_bad_params_with_liftbench_error() -> None:
     with pytest.raises(LiftbenchError, match="noise"):
         registry.load_task("moons", noise="abc")

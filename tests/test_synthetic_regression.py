@@ -13,13 +13,6 @@ from tasks.spec import TaskData
 NAMES = ["linear", "quadratic", "exponential", "cosine", "l1norm", "piecewise"]
 
 
-@pytest.fixture(autouse=True)
-def catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Serve `load_task`/`get_spec` from the specs registered so far (this module's import registered
-    the synthetic ones), without importing the other catalogue modules, which other engineers own."""
-    monkeypatch.setattr(registry, "_loaded", True)
-
-
 def rows(data: TaskData, split: str) -> tuple[np.ndarray, np.ndarray]:
     idx = data.fixed_split[split]
     return data.X.to_numpy()[idx], data.y.to_numpy()[idx]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.errors import LiftbenchError, did_you_mean
+from tasks.lazy_registry import Registry
 from tasks.spec import TaskData
 
 INVALID_CLASS = -1  # the class code of an answer that could not be parsed
@@ -90,65 +91,96 @@ class Method(Protocol):
 
 @dataclass(frozen=True)
 class MethodEntry:
+    """A registered method: how to build it, for which task kinds, its parameters and their defaults.
+
+    `factory(kind=..., seed=..., **params)` builds the method; it may be given as `"module:attr"`,
+    imported only when a method is built, so declaring a method (its kinds, defaults and checks) never
+    imports its heavy dependencies. `validate(kind, params)` checks parameters already filled with the
+    defaults and raises a LiftbenchError for a bad one; the registry calls it before any run starts.
+    """
+
     name: str
-    factory: Callable[..., Method]  # factory(kind=..., seed=..., **params)
+    factory: Callable[..., Method] | str
     kinds: tuple[str, ...]
     requires: tuple[str, ...] = ()  # importable modules the method needs
     defaults: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    validate: Callable[[str, Mapping[str, Any]], None] | None = None
 
     def available(self) -> bool:
         return all(importlib.util.find_spec(m) is not None for m in self.requires)
 
+    def check(self, kind: str, params: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+        """`params` filled with the defaults, after every check a user's suite can fail."""
+        prefix = f"{where}: " if where else ""
+        if kind not in self.kinds:
+            raise LiftbenchError(
+                f"{prefix}method {self.name!r} does not do {kind}; it does: {', '.join(self.kinds)}"
+            )
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise LiftbenchError(
+                f"{prefix}method {self.name!r} has no parameter {unknown[0]!r}"
+                f"{did_you_mean(unknown[0], self.defaults)}; its parameters: {', '.join(sorted(self.defaults)) or 'none'}"
+            )
+        filled = {**self.defaults, **params}
+        if self.validate is not None:
+            try:
+                self.validate(kind, filled)
+            except LiftbenchError as err:
+                raise LiftbenchError(f"{prefix}{err}") from None
+        return filled
 
-_METHODS: dict[str, MethodEntry] = {}
-_METHOD_MODULES = ("baselines.classification", "baselines.regression", "benchmark.lift")
-_loaded = False
+    def build(self, kind: str, seed: int, params: Mapping[str, Any] | None = None) -> Method:
+        filled = self.check(kind, dict(params or {}))
+        if not self.available():
+            raise LiftbenchError(
+                f"method {self.name!r} needs {', '.join(self.requires)}, which is not installed; `make setup` installs it"
+            )
+        factory = self.factory
+        if isinstance(factory, str):
+            module, _, attr = factory.partition(":")
+            factory = getattr(importlib.import_module(module), attr)
+        return factory(kind=kind, seed=seed, **filled)
+
+
+def _check_entry(name: str, entry: MethodEntry) -> None:
+    if entry.name != name or not entry.kinds:
+        raise ValueError(f"method entry {name!r} is malformed: {entry!r}")
+
+
+# Method families declare the modules that register their methods under this entry-point group in
+# their package metadata (liftbench's own in pyproject.toml), so the harness never names a method module.
+METHOD_ENTRY_POINTS = "liftbench.methods"
+METHODS: Registry[MethodEntry] = Registry(
+    "method",
+    entry_point_group=METHOD_ENTRY_POINTS,
+    hint="`liftbench methods list` shows them all",
+    check=_check_entry,
+)
 
 
 def register_method(entry: MethodEntry) -> MethodEntry:
-    if entry.name in _METHODS:
-        raise ValueError(f"method {entry.name!r} is registered twice")
-    _METHODS[entry.name] = entry
-    return entry
-
-
-def _ensure_methods() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in _METHOD_MODULES:
-            if importlib.util.find_spec(module) is not None:
-                importlib.import_module(module)
+    return METHODS.register(entry.name, entry)
 
 
 def method_entries() -> dict[str, MethodEntry]:
-    _ensure_methods()
-    return dict(_METHODS)
+    if not METHODS.sources_declared():
+        raise LiftbenchError(
+            f"no method families are declared (entry points {METHOD_ENTRY_POINTS!r}): liftbench is not "
+            "installed in this environment; run `make setup` (or pip install -e .)"
+        )
+    return METHODS.items()
+
+
+def get_method(name: str) -> MethodEntry:
+    method_entries()
+    return METHODS.get(name)
 
 
 def make_method(name: str, kind: str, seed: int, params: Mapping[str, Any] | None = None) -> Method:
     """Build a registered method for a task kind; a missing optional dependency is a clear error."""
-    entries = method_entries()
-    if name not in entries:
-        raise LiftbenchError(
-            f"unknown method {name!r}{did_you_mean(name, entries)}; known: {', '.join(sorted(entries))}"
-        )
-    entry = entries[name]
-    if kind not in entry.kinds:
-        raise LiftbenchError(f"method {name!r} does not do {kind}; it does: {', '.join(entry.kinds)}")
-    if not entry.available():
-        raise LiftbenchError(
-            f"method {name!r} needs {', '.join(entry.requires)}, which is not installed; `make setup` installs it"
-        )
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(entry.defaults))
-    if unknown:
-        raise LiftbenchError(
-            f"method {name!r} has no parameter {unknown[0]!r}{did_you_mean(unknown[0], entry.defaults)};"
-            f" its parameters: {', '.join(sorted(entry.defaults)) or 'none'}"
-        )
-    return entry.factory(kind=kind, seed=seed, **{**entry.defaults, **params})
+    return get_method(name).build(kind, seed, params)
 
 
 def available_methods(kind: str) -> list[str]:

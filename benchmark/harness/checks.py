@@ -5,11 +5,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-from benchmark.core.methods import method_entries
+from benchmark.core.methods import METHODS, method_entries
 from benchmark.core.rows import load_run_task, perturbation_of, task_params_for
 from benchmark.core.runspec import RunSpec
-from benchmark.harness.execute import LM_FIELDS
-from tasks.errors import LiftbenchError, did_you_mean
+from benchmark.harness.execute import method_params_for
+from tasks.errors import LiftbenchError
 from tasks.evaluation_sets import make_evaluation_set
 from tasks.registry import get_spec, resolve_params
 from tasks.splits import SPLIT_PROTOCOLS
@@ -28,26 +28,10 @@ def check_runs(runs: Sequence[RunSpec], where: str = "suite") -> list[RunSpec]:
         params = spec.task_params.to_json()
         params.pop("missing", None)
         resolve_params(task_spec, params)
-        entry = entries.get(spec.method)
-        if entry is None:
-            raise LiftbenchError(
-                f"{where}: unknown method {spec.method!r}{did_you_mean(spec.method, entries)}; "
-                f"known: {', '.join(sorted(entries))}"
-            )
-        if task_spec.kind not in entry.kinds:
-            raise LiftbenchError(
-                f"{where}: method {spec.method!r} does not do {task_spec.kind} (task {spec.task!r}); "
-                f"it does {', '.join(entry.kinds)}"
-            )
-        unknown = sorted(set(spec.method_params) - set(entry.defaults))
-        if unknown:
-            raise LiftbenchError(
-                f"{where}: method {spec.method!r} has no parameter {unknown[0]!r}"
-                f"{did_you_mean(unknown[0], entry.defaults)}; its parameters: {', '.join(sorted(entry.defaults)) or 'none'}"
-            )
-        for name in LM_FIELDS:
-            if getattr(spec, name) and name not in entry.defaults:
-                raise LiftbenchError(f"{where}: method {spec.method!r} takes no {name} (run {spec.label()})")
+        if spec.method not in entries:
+            raise METHODS.unknown(spec.method, where=f"{where}: ")
+        entry = entries[spec.method]
+        entry.check(task_spec.kind, method_params_for(spec), where=f"{where}: run {spec.label()}")
         if spec.split_protocol not in SPLIT_PROTOCOLS:
             raise LiftbenchError(
                 f"{where}: unknown split protocol {spec.split_protocol!r}; use one of {', '.join(SPLIT_PROTOCOLS)}"

@@ -34,81 +34,23 @@ number of queries that had some dropped).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from benchmark.core.methods import INVALID_CLASS, FitData, FitInfo, Predictions
 from benchmark.core.metrics import compute_metrics
-from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
-from benchmark.lift.method import ANSWER_MARGIN_TOKENS, params_defaults
+from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
+from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
+from benchmark.lift.params import ANSWER_MARGIN_TOKENS, IclParams
+from benchmark.lift.serialization import Serializer, get_serializer, serialize_rows
+from benchmark.lift.serialization.accounting import check_fits_context, prompt_hash
 from tasks.errors import LiftbenchError
 
-if TYPE_CHECKING:
-    from benchmark.lift.lm.loading import LoadedLM
-    from benchmark.lift.serialization import Serializer
-
-ICL_PREDICT_MODES = ("score", "generate")
 DEMONSTRATION_END = "\n"  # ends each demonstration line
-
-
-@dataclass(frozen=True)
-class IclParams:
-    """The `lift-icl` parameters, checked. `predict=None` is "score" for classification and
-    "generate" for regression; `max_new_tokens=None` is the longest known answer plus a margin;
-    `device="auto"` is a CUDA GPU when there is one, else the CPU."""
-
-    kind: str
-    model: str = BUNDLED_MODEL_ID
-    init: str = "pretrained"
-    serializer: str = "lift"
-    serializer_options: Mapping[str, Any] = field(default_factory=dict)
-    separator: str = " "
-    k: int = 16
-    stratified: bool = False
-    predict: str | None = None
-    max_new_tokens: int | None = None
-    eval_batch_size: int = 8
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.predict_mode not in ICL_PREDICT_MODES:
-            _bad("predict", self.predict, f"use one of: {', '.join(ICL_PREDICT_MODES)}")
-        if self.kind == "regression" and self.predict_mode != "generate":
-            _bad("predict", self.predict, "regression answers are generated; use predict: generate")
-        for name, minimum in (("k", 0), ("eval_batch_size", 1), ("max_new_tokens", 1)):
-            value = getattr(self, name)
-            if name == "max_new_tokens" and value is None:
-                continue
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
-                _bad(name, value, f"use a whole number >= {minimum}")
-        if not isinstance(self.stratified, bool):
-            _bad("stratified", self.stratified, "use true or false")
-        if self.stratified and self.kind != "classification":
-            _bad("stratified", self.stratified, "balancing demonstrations needs classes; use false")
-        if not self.separator:
-            _bad("separator", self.separator, "use a non-empty text between prompt and completion, e.g. ' '")
-
-    @classmethod
-    def from_params(cls, kind: str, params: Mapping[str, Any]) -> IclParams:
-        values = dict(params)
-        return cls(kind=kind, serializer_options=dict(values.pop("serializer_options", None) or {}), **values)
-
-    @property
-    def predict_mode(self) -> str:
-        if self.predict is not None:
-            return self.predict
-        return "score" if self.kind == "classification" else "generate"
-
-
-def _bad(name: str, value: Any, fix: str) -> None:
-    raise LiftbenchError(f"method 'lift-icl': parameter {name}={value!r} is not valid; {fix}")
-
-
-ICL_DEFAULTS: Mapping[str, Any] = params_defaults(IclParams)
 
 
 def row_ids(X: pd.DataFrame) -> tuple[np.ndarray, bool]:
@@ -151,8 +93,6 @@ class DemonstrationPrompts:
         answer_tokens: int = 0,
         task_name: str = "",
     ) -> None:
-        from benchmark.lift.lm.loading import tokenize_completions
-        from benchmark.lift.serialization import serialize_rows
 
         self.lm = lm
         self.serializer = serializer
@@ -193,9 +133,6 @@ class DemonstrationPrompts:
 
     def build(self, X: pd.DataFrame) -> list[IclPrompt]:
         """The model input of every row of `X` (the query rows)."""
-        from benchmark.lift.lm.loading import tokenize_prompts
-        from benchmark.lift.serialization import serialize_rows
-        from benchmark.lift.serialization.accounting import check_fits_context
 
         queries = [e.prompt for e in serialize_rows(self.serializer, X)]
         query_ids = tokenize_prompts(self.lm.tokenizer, queries)
@@ -222,7 +159,6 @@ class DemonstrationPrompts:
         return prompts
 
     def _prompt(self, query: str, order: np.ndarray, n: int) -> IclPrompt:
-        from benchmark.lift.lm.loading import tokenize_prompts
 
         text = "".join(self.lines[i] for i in order[:n]) + query
         return IclPrompt(
@@ -263,10 +199,6 @@ class LiftIclMethod:
 
     def fit(self, data: FitData) -> FitInfo:
         import torch
-
-        from benchmark.lift.lm.loading import load_causal_lm, tokenize_completions
-        from benchmark.lift.serialization import get_serializer
-        from benchmark.lift.serialization.accounting import prompt_hash
 
         p = self.params
         if data.kind != p.kind:
@@ -343,7 +275,6 @@ class LiftIclMethod:
         return self._answer([q.text for q in self._prompts.build(X)])
 
     def _answer(self, texts: list[str]) -> Predictions:
-        from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
 
         p = self.params
         assert self._lm is not None and self._serializer is not None

@@ -29,214 +29,28 @@ Learning rates: the default 1e-3 is for LoRA; full fine-tuning wants about 1e-5 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytorch_lightning as pl
+import torch
 
 from benchmark.core.methods import INVALID_CLASS, FitData, FitInfo, Predictions
 from benchmark.core.metrics import METRIC_DIRECTIONS, compute_metrics
-from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
-from benchmark.lift.pretext import get_pretext
-from tasks.errors import LiftbenchError, did_you_mean
-
-if TYPE_CHECKING:
-    from benchmark.lift.lm.loading import LoadedLM
-    from benchmark.lift.module import LoraSettings, OptimizerSettings, TrainerSettings
-    from benchmark.lift.serialization import Serializer
-
-FINETUNE_MODES = ("lora", "full", "none")
-SCHEDULES = ("linear", "cosine", "constant")
-PREDICT_MODES = ("score", "generate", "both")
-TWO_STAGE_MODES = ("none", "ift", "ft", "bl")  # benchmark.lift.two_stage
-PRETEXT_MODES = ("ift", "bl")  # the modes with a stage 1 on pretext tasks
-ANSWER_MARGIN_TOKENS = 4  # generated beyond the longest known completion, for longer numbers
-
-
-@dataclass(frozen=True)
-class LiftParams:
-    """The `lift` parameters, checked. `predict=None` is "score" for classification and "generate" for
-    regression; `select_metric=None` is "accuracy" or "rae"; `precision=None` is "32-true" on CPU and
-    "bf16-mixed" on a GPU with bf16."""
-
-    kind: str
-    model: str = BUNDLED_MODEL_ID
-    init: str = "pretrained"
-    serializer: str = "lift"
-    serializer_options: Mapping[str, Any] = field(default_factory=dict)
-    separator: str = " "
-    finetune: str = "lora"
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.0
-    target_modules: str | tuple[str, ...] | None = None
-    epochs: int = 5
-    lr: float = 1e-3
-    batch_size: int = 8
-    grad_accum: int = 1
-    warmup_steps: int = 6
-    schedule: str = "linear"
-    weight_decay: float = 0.01
-    max_grad_norm: float | None = 1.0
-    precision: str | None = None
-    gradient_checkpointing: bool = False
-    gather_loss_positions: bool = True
-    predict: str | None = None
-    select_metric: str | None = None
-    early_stopping_patience: int = 0
-    two_stage: str = "none"
-    pretext: str | None = None
-    pretext_rows: int = 100
-    pretext_epochs: int = 3
-    num_samples: int = 1
-    temperature: float = 1.0
-    max_new_tokens: int | None = None
-    eval_batch_size: int = 16
-    accelerator: str = "auto"
-    devices: int | str | tuple[int, ...] = "auto"
-    strategy: str = "auto"
-    num_nodes: int = 1
-    default_root_dir: str | None = None
-    enable_progress_bar: bool = True
-
-    def __post_init__(self) -> None:
-        for name, allowed in (
-            ("finetune", FINETUNE_MODES),
-            ("schedule", SCHEDULES),
-            ("two_stage", TWO_STAGE_MODES),
-        ):
-            if getattr(self, name) not in allowed:
-                _bad(name, getattr(self, name), f"use one of: {', '.join(allowed)}")
-        if self.predict_mode not in PREDICT_MODES:
-            _bad("predict", self.predict, f"use one of: {', '.join(PREDICT_MODES)}")
-        if self.kind == "regression" and self.predict_mode != "generate":
-            _bad("predict", self.predict, "regression answers are generated; use predict: generate")
-        if self.metric not in METRIC_DIRECTIONS:
-            hint = did_you_mean(self.metric, METRIC_DIRECTIONS)
-            _bad("select_metric", self.select_metric, f"use a metric with a direction{hint}")
-        for name, minimum in _WHOLE_MINIMUMS.items():
-            value = getattr(self, name)
-            if (value is not None or name != "max_new_tokens") and not (_is_int(value) and value >= minimum):
-                _bad(name, value, f"use a whole number >= {minimum}")
-        for name, positive in _REAL_BOUNDS.items():
-            value = getattr(self, name)
-            if value is None and name == "max_grad_norm":
-                continue
-            if not _is_number(value) or value < 0 or (positive and value == 0):
-                _bad(name, value, f"use a number {'> 0' if positive else '>= 0'}")
-        if self.lora_dropout >= 1:
-            _bad("lora_dropout", self.lora_dropout, "use a number in [0, 1)")
-        if not self.separator:
-            _bad("separator", self.separator, "use a non-empty text between prompt and completion, e.g. ' '")
-        if self.two_stage in PRETEXT_MODES and self.finetune == "none":
-            _bad("two_stage", self.two_stage, "stage 1 fine-tunes; use finetune: lora or full")
-        try:
-            get_pretext(self.pretext, self.kind)
-        except LiftbenchError as err:
-            _bad("pretext", self.pretext, str(err))
-
-    @classmethod
-    def from_params(cls, kind: str, params: Mapping[str, Any]) -> LiftParams:
-        values = dict(params)
-        if isinstance(values.get("target_modules"), list):
-            values["target_modules"] = tuple(values["target_modules"])
-        if isinstance(values.get("devices"), list):
-            values["devices"] = tuple(values["devices"])
-        for name in _REAL_BOUNDS:
-            if _is_int(values.get(name)):
-                values[name] = float(values[name])
-        return cls(kind=kind, serializer_options=dict(values.pop("serializer_options", None) or {}), **values)
-
-    @property
-    def predict_mode(self) -> str:
-        if self.predict is not None:
-            return self.predict
-        return "score" if self.kind == "classification" else "generate"
-
-    @property
-    def metric(self) -> str:
-        if self.select_metric is not None:
-            return self.select_metric
-        return "accuracy" if self.kind == "classification" else "rae"
-
-    def lora(self) -> LoraSettings:
-        from benchmark.lift.module import LoraSettings
-
-        return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.target_modules)
-
-    def optimizer(self) -> OptimizerSettings:
-        from benchmark.lift.module import OptimizerSettings
-
-        return OptimizerSettings(self.lr, self.weight_decay, self.warmup_steps, self.schedule)
-
-    def trainer(self) -> TrainerSettings:
-        from benchmark.lift.module import TrainerSettings
-
-        return TrainerSettings(
-            epochs=self.epochs,
-            grad_accum=self.grad_accum,
-            max_grad_norm=self.max_grad_norm,
-            precision=self.precision,
-            accelerator=self.accelerator,
-            devices=list(self.devices) if isinstance(self.devices, tuple) else self.devices,
-            strategy=self.strategy,
-            num_nodes=self.num_nodes,
-            default_root_dir=self.default_root_dir,
-            enable_progress_bar=self.enable_progress_bar,
-        )
-
-
-_WHOLE_MINIMUMS = {  # whole-number parameters and their smallest value (max_new_tokens may be null)
-    "epochs": 1,
-    "batch_size": 1,
-    "grad_accum": 1,
-    "num_samples": 1,
-    "eval_batch_size": 1,
-    "num_nodes": 1,
-    "lora_r": 1,
-    "lora_alpha": 1,
-    "max_new_tokens": 1,
-    "warmup_steps": 0,
-    "early_stopping_patience": 0,
-    "pretext_rows": 2,
-    "pretext_epochs": 1,
-}
-_REAL_BOUNDS = {  # number parameters: True where they must be > 0, False where >= 0 (max_grad_norm may be null)
-    "lr": True,
-    "temperature": True,
-    "weight_decay": False,
-    "max_grad_norm": False,
-    "lora_dropout": False,
-}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _bad(name: str, value: Any, fix: str) -> None:
-    raise LiftbenchError(f"method 'lift': parameter {name}={value!r} is not valid; {fix}")
-
-
-def params_defaults(params_class: type) -> dict[str, Any]:
-    """A method's registered defaults: every field of its params dataclass but the task kind."""
-    return {
-        f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
-        for f in dataclasses.fields(params_class)
-        if f.name != "kind"
-    }
-
-
-LIFT_DEFAULTS: Mapping[str, Any] = params_defaults(LiftParams)
+from benchmark.lift.data import LiftDataModule
+from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
+from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
+from benchmark.lift.module import prepare_for_finetuning, quiet_lightning, resolved_precision, train_lift
+from benchmark.lift.params import ANSWER_MARGIN_TOKENS, PRETEXT_MODES, LiftParams
+from benchmark.lift.serialization import Serializer, get_serializer, serialize_rows
+from benchmark.lift.serialization.accounting import check_fits_context, prompt_hash
+from tasks.errors import LiftbenchError
 
 
 class LiftMethod:
@@ -262,19 +76,10 @@ class LiftMethod:
     # --- fit -----------------------------------------------------------------------------------------
 
     def fit(self, data: FitData) -> FitInfo:
-        from benchmark.lift.module import quiet_lightning
-
         with quiet_lightning():
             return self._fit(data)
 
     def _fit(self, data: FitData) -> FitInfo:
-        import pytorch_lightning as pl
-
-        from benchmark.lift.data import LiftDataModule
-        from benchmark.lift.lm.loading import load_causal_lm
-        from benchmark.lift.module import prepare_for_finetuning, train_lift
-        from benchmark.lift.serialization import get_serializer
-        from benchmark.lift.serialization.accounting import prompt_hash
 
         p = self.params
         if data.kind != p.kind:
@@ -316,7 +121,7 @@ class LiftMethod:
         model, described = prepare_for_finetuning(lm.model, p.finetune, p.lora(), p.gradient_checkpointing)
         self._lm = dataclasses.replace(lm, model=model)
         trainer_settings = p.trainer()
-        self._precision = trainer_settings.resolved_precision() if p.finetune != "none" else "32-true"
+        self._precision = resolved_precision(trainer_settings) if p.finetune != "none" else "32-true"
         self._val_rows, self._val_seconds = 0, 0.0
         val_prompts = self._prompts(data.X_val)
         y_val = np.asarray(data.y_val)
@@ -421,7 +226,6 @@ class LiftMethod:
         return self._predict_prompts(self._prompts(X), with_generation=True)
 
     def _prompts(self, X: pd.DataFrame) -> list[str]:
-        from benchmark.lift.serialization import serialize_rows
 
         assert self._serializer is not None
         return [example.prompt for example in serialize_rows(self._serializer, X)]
@@ -437,7 +241,6 @@ class LiftMethod:
         return scored
 
     def _score(self, prompts: list[str]) -> Predictions:
-        from benchmark.lift.lm.predict import class_probabilities, score_classes
 
         lm, serializer = self._ready()
         answers = [serializer.completion(k) for k in range(self._n_classes)]
@@ -449,7 +252,6 @@ class LiftMethod:
         return Predictions(y_pred=proba.argmax(axis=1).astype(np.int64), proba=proba)
 
     def _generate(self, prompts: list[str]) -> Predictions:
-        from benchmark.lift.lm.predict import generate
 
         p = self.params
         lm, serializer = self._ready()
@@ -494,20 +296,17 @@ class LiftMethod:
 
     def _answer_tokens(self, lm: LoadedLM, completions: Sequence[str]) -> int:
         """Tokens of the longest of `completions` ("2@@@") written after the separator."""
-        from benchmark.lift.lm.loading import tokenize_completions
 
         texts = [self.params.separator + c for c in completions]
         return max((len(ids) for ids in tokenize_completions(lm.tokenizer, texts)), default=0)
 
     @staticmethod
     def _prompt_lengths(lm: LoadedLM, prompts: list[str], answer_tokens: int) -> list[int]:
-        from benchmark.lift.lm.loading import tokenize_prompts
 
         return [len(ids) + answer_tokens for ids in tokenize_prompts(lm.tokenizer, prompts)]
 
     def _check_fits(self, lm: LoadedLM, lengths: list[int]) -> None:
         """A LiftbenchError naming the task, the longest row's tokens (answer included) and the limit."""
-        from benchmark.lift.serialization.accounting import check_fits_context
 
         if lm.context_length is not None:
             assert self._serializer is not None
@@ -519,10 +318,6 @@ class LiftMethod:
 
     def _autocast(self) -> Any:
         """bf16 autocast for prediction when training used bf16; otherwise nothing."""
-        import contextlib
-
-        import torch
-
         if not self._precision.startswith("bf16"):
             return contextlib.nullcontext()
         return torch.autocast(self._device().type, dtype=torch.bfloat16)

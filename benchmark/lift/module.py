@@ -27,7 +27,7 @@ from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities.warnings import PossibleUserWarning
 
 from benchmark.lift.lm.loading import IGNORE_INDEX
-from benchmark.lift.method import FINETUNE_MODES, SCHEDULES
+from benchmark.lift.params import FINETUNE_MODES, SCHEDULES, LoraSettings, OptimizerSettings, TrainerSettings
 from benchmark.lift.selection import BestEpochSelection, Direction
 from tasks.errors import LiftbenchError
 
@@ -63,28 +63,6 @@ def quiet_lightning() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
-
-@dataclass(frozen=True)
-class LoraSettings:
-    """LoRA adapters. `target_modules=None` takes peft's default for the architecture (llama and gptj:
-    q_proj, v_proj; gpt2: c_attn; gpt_neox: query_key_value); "all-linear" puts adapters on every
-    linear layer but the output head."""
-
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.0
-    target_modules: str | tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class OptimizerSettings:
-    """AdamW with linear warmup then linear or cosine decay to 0 (or constant) over all steps."""
-
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 6
-    schedule: str = "linear"
 
 
 def prepare_for_finetuning(
@@ -247,28 +225,12 @@ class LiftModule(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
-@dataclass(frozen=True)
-class TrainerSettings:
-    """What goes straight to `pytorch_lightning.Trainer`. `precision=None` picks "bf16-mixed" on a CUDA
-    GPU that supports it and "32-true" elsewhere; `default_root_dir=None` keeps Lightning's CSV logs in
-    a temporary folder that is deleted after training."""
-
-    epochs: int = 5
-    grad_accum: int = 1
-    max_grad_norm: float | None = 1.0
-    precision: str | None = None
-    accelerator: str = "auto"
-    devices: int | str | list[int] = "auto"
-    strategy: str = "auto"
-    num_nodes: int = 1
-    default_root_dir: str | None = None
-    enable_progress_bar: bool = False
-
-    def resolved_precision(self) -> str:
-        if self.precision is not None:
-            return self.precision
-        on_gpu = self.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
-        return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
+def resolved_precision(settings: TrainerSettings) -> str:
+    """The Trainer precision: the setting, or "bf16-mixed" on a CUDA GPU that supports it, else "32-true"."""
+    if settings.precision is not None:
+        return settings.precision
+    on_gpu = settings.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
 
 
 @dataclass
@@ -296,7 +258,7 @@ def train_lift(
     the best epoch's weights in place; `evaluate=None` selects nothing and ends with the last epoch's
     weights (the caller seeds everything before building the model)."""
     settings = trainer_settings or TrainerSettings()
-    precision = settings.resolved_precision()
+    precision = resolved_precision(settings)
     module = LiftModule(model, optimizer, gather_loss_positions)
     selection = (
         None

@@ -38,7 +38,8 @@ from sklearn.datasets import make_blobs, make_classification
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel
 
-from tasks.errors import LiftbenchError, did_you_mean
+from tasks.errors import LiftbenchError
+from tasks.lazy_registry import Registry
 from tasks.spec import KINDS
 
 N_TASKS = 2  # the paper's task 1 and task 2
@@ -106,33 +107,24 @@ class PretextGenerator:
             )
 
 
-_GENERATORS: dict[str, PretextGenerator] = {}
+GENERATORS: Registry[PretextGenerator] = Registry("pretext generator")
 DEFAULT_PRETEXT = {"classification": "make-classification", "regression": "linear-regression"}
 
 
 def register_pretext(generator: PretextGenerator) -> PretextGenerator:
-    if generator.name in _GENERATORS:
-        raise ValueError(f"pretext generator {generator.name!r} is registered twice")
-    _GENERATORS[generator.name] = generator
-    return generator
+    return GENERATORS.register(generator.name, generator)
 
 
 def pretext_names(kind: str | None = None) -> list[str]:
     """Registered generators, those for `kind` only when given."""
-    return [name for name, g in _GENERATORS.items() if kind is None or kind in g.kinds]
+    return [name for name, g in GENERATORS.items().items() if kind is None or kind in g.kinds]
 
 
 def get_pretext(name: str | None, kind: str) -> PretextGenerator:
     """The generator `name` (None: the default for `kind`), checked against the target's kind."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    name = name or DEFAULT_PRETEXT[kind]
-    if name not in _GENERATORS:
-        raise LiftbenchError(
-            f"unknown pretext generator {name!r}{did_you_mean(name, _GENERATORS)}; "
-            f"for {kind} use one of: {', '.join(pretext_names(kind))}"
-        )
-    generator = _GENERATORS[name]
+    generator = GENERATORS.get(name or DEFAULT_PRETEXT[kind])
     generator.check_kind(kind)
     return generator
 

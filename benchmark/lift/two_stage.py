@@ -28,21 +28,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from benchmark.lift.data import LiftDataModule
+from benchmark.lift.lm.loading import LoadedLM
 from benchmark.lift.module import train_lift
+from benchmark.lift.params import LiftParams
 from benchmark.lift.pretext import PretextTask, get_pretext
+from benchmark.lift.serialization import Serializer
 from benchmark.lift.serialization.accounting import check_fits_context, prompt_hash
-
-if TYPE_CHECKING:
-    from benchmark.lift.lm.loading import LoadedLM
-    from benchmark.lift.method import LiftParams
-    from benchmark.lift.serialization import Serializer
-    from tasks.spec import TaskData
+from tasks.spec import TaskData
 
 PASS_ORDER = (1, 2, 1, 2)  # pretext task of each stage-1 pass
 
