@@ -21,10 +21,10 @@ from analysis.loading import method_defaults, params_label, with_config_labels
 from analysis.sample_complexity import plot_sample_complexity, sample_complexity_data
 from analysis.style import figure_legend, figure_style, line_styles, new_figure, wrap_label
 from analysis.tables import METRIC_TITLES, order_configs, task_table
+from benchmark.core.metrics import HEADLINE_METRIC, headline
 
 LIFT_METHOD = "lift"
 PROMPT_PERTURBATIONS: tuple[str, ...] = ("shuffle-feature-names", "permute-feature-order")
-ABLATION_METRICS = {"classification": ("accuracy", 100.0, 2), "regression": ("rae", 1.0, 3)}
 
 
 def prompt_variants(runs: pd.DataFrame) -> pd.DataFrame:
@@ -118,7 +118,8 @@ def _table_and_bars(
     study: Study, frame: pd.DataFrame, out_dir: Path, column: str, name: str, title: str, paper_study: str
 ) -> None:
     """A task x variant table and a bar chart per task kind."""
-    for kind, (metric, scale, digits) in ABLATION_METRICS.items():
+    for kind in HEADLINE_METRIC:
+        metric, scale, digits = headline(kind).name, headline(kind).scale, headline(kind).digits
         part = frame[frame["kind"] == kind]
         result = (
             None
@@ -164,7 +165,7 @@ def build_settings(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
         "LIFT settings",
         paper_study="none",
     )
-    for kind in ABLATION_METRICS:
+    for kind in HEADLINE_METRIC:
         curves = sample_complexity_data(variants[variants["kind"] == kind].drop(columns="config"), kind)
         if curves.empty:
             continue

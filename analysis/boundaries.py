@@ -40,6 +40,7 @@ from analysis.style import (
 )
 from analysis.tables import order_configs
 from benchmark.harness.store import ResultStore
+from tasks.evaluation_sets import SPLIT_PREFIX, evaluation_rows
 
 TRUTH = "truth"
 SEQUENTIAL_COLORMAP = "viridis"  # perceptually uniform and colour-blind safe, for regression surfaces
@@ -119,8 +120,6 @@ def _shown_runs(group: pd.DataFrame) -> tuple[int, dict[str, pd.Series]]:
 
 def _rebuild(store: ResultStore, run: pd.Series, name: str) -> tuple[Any, Any, pd.DataFrame]:
     """(training rows, evaluation rows, stored predictions ordered by row) of one run's evaluation set."""
-    from tasks.evaluation_sets import SPLIT_PREFIX, evaluation_rows
-
     rows = training_rows(run)
     evaluation = evaluation_rows(name, rows.data, rows.split, **run["evaluations"][name])
     predictions = store.predictions(run["run_hash"], split=SPLIT_PREFIX + name).sort_values("row_index")

@@ -20,8 +20,7 @@ from analysis.loading import params_label, perturbation_label, with_config_label
 from analysis.style import figure_legend, figure_style, line_styles, panel_grid, wrap_label
 from analysis.table_format import Cell, TextTable
 from analysis.tables import METRIC_TITLES, order_configs, summarize, value_text
-
-ROBUSTNESS_METRICS = {"classification": ("accuracy", 100.0, 2), "regression": ("rae", 1.0, 3)}
+from benchmark.core.metrics import HEADLINE_METRIC, headline
 
 
 def _size_key(value: object) -> str:
@@ -60,7 +59,7 @@ def robustness_runs(runs: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 def robustness_curves(labelled: pd.DataFrame, kind: str) -> pd.DataFrame:
     """task_label, panel, config, strength, mean, low, high, n: the curves of perturbations with a strength."""
-    metric, scale, _ = ROBUSTNESS_METRICS[kind]
+    metric, scale = headline(kind).name, headline(kind).scale
     column = f"metric.{metric}"
     if labelled.empty or column not in labelled.columns:
         return pd.DataFrame(columns=["task_label", "panel", "config", "strength", "mean", "low", "high", "n"])
@@ -75,7 +74,7 @@ def robustness_curves(labelled: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 def plot_robustness(data: pd.DataFrame, kind: str) -> Figure:
-    metric, _, _ = ROBUSTNESS_METRICS[kind]
+    metric = HEADLINE_METRIC[kind]
     panels = list(dict.fromkeys(zip(data["task_label"], data["panel"], strict=True)))
     styles = line_styles(order_configs(data["config"].tolist()))
     with figure_style():
@@ -98,7 +97,7 @@ def plot_robustness(data: pd.DataFrame, kind: str) -> Figure:
 
 def robustness_table(labelled: pd.DataFrame, kind: str) -> tuple[TextTable, pd.DataFrame]:
     """Every perturbation condition per task and method: mean ± std and the change from clean."""
-    metric, scale, digits = ROBUSTNESS_METRICS[kind]
+    metric, scale, digits = headline(kind).name, headline(kind).scale, headline(kind).digits
     summary = summarize(labelled, metric, rows=("task_label", "panel", "condition"), scale=scale)
     clean = summary[summary["condition"] == "clean"].set_index(["task_label", "panel", "config"])["mean"]
     summary["change"] = [
@@ -144,7 +143,7 @@ def robustness_table(labelled: pd.DataFrame, kind: str) -> tuple[TextTable, pd.D
 
 def build_robustness(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
     study = Study("robustness", "Robustness: metric vs perturbation strength", suite)
-    for kind in ROBUSTNESS_METRICS:
+    for kind in HEADLINE_METRIC:
         labelled = robustness_runs(runs, kind)
         if labelled.empty:
             study.lack(f"{kind}: no perturbed runs")
@@ -156,6 +155,8 @@ def build_robustness(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
             study.lack(f"{kind} curves: no perturbation with a strength parameter")
             continue
         figure = plot_robustness(data, kind)
-        title = f"{kind}: {METRIC_TITLES[ROBUSTNESS_METRICS[kind][0]]} vs perturbation strength (95 % bootstrap bands)"
+        title = (
+            f"{kind}: {METRIC_TITLES[HEADLINE_METRIC[kind]]} vs perturbation strength (95 % bootstrap bands)"
+        )
         study.artifacts.append(Artifact.figure(figure, out_dir, f"robustness-{kind}-curves", title, data))
     return study

@@ -18,14 +18,13 @@ from analysis.bootstrap import curve
 from analysis.loading import with_config_labels
 from analysis.style import figure_legend, figure_style, line_styles, panel_grid, wrap_label
 from analysis.tables import METRIC_TITLES, order_configs
-
-CURVE_METRICS = {"classification": ("accuracy", 100.0), "regression": ("rae", 1.0)}
+from benchmark.core.metrics import HEADLINE_METRIC, headline
 
 
 def sample_complexity_data(runs: pd.DataFrame, kind: str) -> pd.DataFrame:
     """task_label, config, n_train, mean, low, high, n for the clean runs of `kind`: every method run at
     two or more training-set sizes of a task."""
-    metric, scale = CURVE_METRICS[kind]
+    metric, scale = headline(kind).name, headline(kind).scale
     empty = pd.DataFrame(columns=["task_label", "config", "n_train", "mean", "low", "high", "n"])
     if runs.empty:
         return empty
@@ -46,7 +45,7 @@ def sample_complexity_data(runs: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 def plot_sample_complexity(data: pd.DataFrame, kind: str) -> Figure:
     """One panel per task: a line and band per configuration over log-scaled training-set size."""
-    metric, _ = CURVE_METRICS[kind]
+    metric = HEADLINE_METRIC[kind]
     tasks = list(dict.fromkeys(data["task_label"]))
     styles = line_styles(order_configs(data["config"].tolist()))
     with figure_style():
@@ -73,12 +72,12 @@ def plot_sample_complexity(data: pd.DataFrame, kind: str) -> Figure:
 
 def build_sample_complexity(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
     study = Study("sample-complexity", "Sample complexity: metric vs training-set size", suite)
-    for kind in CURVE_METRICS:
+    for kind in HEADLINE_METRIC:
         data = sample_complexity_data(runs, kind)
         if data.empty:
             study.lack(f"{kind}: no task has clean runs at two or more training-set sizes")
             continue
         figure = plot_sample_complexity(data, kind)
-        title = f"{kind}: {METRIC_TITLES[CURVE_METRICS[kind][0]]} vs training rows (95 % bootstrap bands)"
+        title = f"{kind}: {METRIC_TITLES[HEADLINE_METRIC[kind]]} vs training rows (95 % bootstrap bands)"
         study.artifacts.append(Artifact.figure(figure, out_dir, f"sample-complexity-{kind}", title, data))
     return study

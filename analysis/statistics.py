@@ -27,11 +27,10 @@ from analysis.loading import clean_full_runs, with_config_labels
 from analysis.style import base_method, figure_style, new_figure
 from analysis.table_format import Cell, TextTable
 from analysis.tables import order_configs, summarize
-from benchmark.core.metrics import METRIC_DIRECTIONS
+from benchmark.core.metrics import HEADLINE_METRIC, METRIC_DIRECTIONS
 
 MIN_WILCOXON_PAIRS = 6  # the smallest n whose exact two-sided signed-rank p-value can fall below 0.05
 ALPHA = 0.05
-HEADLINE = {"classification": "accuracy", "regression": "rae"}
 LIFT_METHOD = "lift"
 
 
@@ -212,7 +211,7 @@ def build_statistics(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
     """Paired per-task tests and a CD diagram per task kind, on the headline metric of each kind."""
     study = Study("statistics", "Statistics: paired tests per task and critical-difference diagrams", suite)
     subset = clean_full_runs(runs)
-    for kind, metric in HEADLINE.items():
+    for kind, metric in HEADLINE_METRIC.items():
         kind_runs = subset[subset["kind"] == kind] if not subset.empty else subset
         if kind_runs.empty:
             study.lack(f"{kind}: no clean runs on the whole training split")

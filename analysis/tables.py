@@ -20,19 +20,14 @@ from analysis.loading import clean_full_runs, with_config_labels
 from analysis.paper_numbers import PAPER_TABLES, paper_rows_for
 from analysis.style import base_method
 from analysis.table_format import Cell, TextTable
-from benchmark.core.metrics import METRIC_DIRECTIONS
+from benchmark.core.metrics import METRIC_DIRECTIONS, METRICS
 
-# (metric, display scale, decimals) per task kind; accuracy is shown in % as in the paper.
-MAIN_METRICS: dict[str, tuple[tuple[str, float, int], ...]] = {
-    "classification": (("accuracy", 100.0, 2),),
-    "regression": (("rae", 1.0, 3), ("rmse", 1.0, 3), ("rae_filtered3", 1.0, 3)),
+# The metrics of the main tables per task kind: the headline first, then the paper's other columns.
+MAIN_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("accuracy",),
+    "regression": ("rae", "rmse", "rae_filtered3"),
 }
-METRIC_TITLES = {
-    "accuracy": "test accuracy (%)",
-    "rae": "test RAE",
-    "rmse": "test RMSE",
-    "rae_filtered3": "test RAE after the paper's 3×RMSE outlier filter",
-}
+METRIC_TITLES = {name: spec.title for name, spec in METRICS.items()}
 # Baselines in the paper's column order, then LIFT; unknown methods in between, alphabetically.
 METHOD_ORDER: tuple[str, ...] = (
     "majority",
@@ -228,8 +223,9 @@ def build_main_tables(runs: pd.DataFrame, out_dir: Path, suites: Mapping[str, st
     )
     for kind, metrics in MAIN_METRICS.items():
         built = False
-        for metric, scale, digits in metrics:
-            result = metric_table(runs, metric, kind, scale=scale, digits=digits)
+        for metric in metrics:
+            spec = METRICS[metric]
+            result = metric_table(runs, metric, kind, scale=spec.scale, digits=spec.digits)
             if result is None:
                 continue
             built = True

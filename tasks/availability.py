@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tasks.openml_source import dataset_cache_dir, missing_cache_files
+from tasks.real_regression import missing_file
 from tasks.spec import TaskSpec
 
 
@@ -23,8 +25,6 @@ def availability(spec: TaskSpec) -> Availability:
         how = "add --param path=FILE --param target=COLUMN [--param kind=regression]"
         return Availability(False, "", f"a task for your own file: {how}", f"your own CSV/ARFF file: {how}")
     if spec.openml_id is not None:
-        from tasks.openml_source import dataset_cache_dir, missing_cache_files
-
         missing = missing_cache_files(spec.openml_id)
         if not missing:
             return Availability(True, "openml-cache")
@@ -39,8 +39,6 @@ def availability(spec: TaskSpec) -> Availability:
             f"OpenML {spec.openml_id} not in the cache: `liftbench data fetch --id {spec.openml_id}`",
         )
     if spec.source.endswith("-file"):
-        from tasks.real_regression import missing_file
-
         missing = missing_file(spec.name)
         if missing is not None:
             return Availability(False, "", missing.reason, missing.brief)

@@ -13,6 +13,7 @@ from sklearn.datasets import make_classification
 from benchmark.core.methods import FitData, make_method
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.execute import execute_run
+from benchmark.lift import method as lift_method
 from benchmark.lift import two_stage
 from benchmark.lift.pretext import generate, pretext_names
 from benchmark.lift.selection import trainable_state
@@ -148,7 +149,7 @@ def stage_one_weights(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, to
         seen["after"] = trainable_state(model)
         return stage
 
-    monkeypatch.setattr(two_stage, "train_pretext_stage", recording)
+    monkeypatch.setattr(lift_method, "train_pretext_stage", recording)
     return seen
 
 

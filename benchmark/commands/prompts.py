@@ -8,6 +8,7 @@ import click
 import numpy as np
 
 from benchmark.commands.params import parse_key_values
+from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID, load_bundled_tokenizer
 from benchmark.lift.serialization import get_serializer, serialize_rows, serializer_classes
 from benchmark.lift.serialization.accounting import (
     TokenStats,
@@ -17,14 +18,13 @@ from benchmark.lift.serialization.accounting import (
     token_lengths,
 )
 from tasks.errors import LiftbenchError
+from tasks.registry import load_task
 
 
 def _load_tokenizer(name: str) -> tuple[Any, Any, str]:
     """(tokenizer, model config or None, label) for --tokenizer; (None, None, '') for 'none'."""
     if name == "none":
         return None, None, ""
-    from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID, load_bundled_tokenizer
-
     if name in ("bundled", BUNDLED_MODEL_ID):
         return load_bundled_tokenizer(), None, f"bundled {BUNDLED_MODEL_ID}"
     from transformers import AutoConfig, AutoTokenizer
@@ -87,8 +87,6 @@ def show(
     tokenizer_name: str,
 ) -> None:
     """Print example prompt -> completion pairs of TASK, token counts over all rows, and the prompt hash."""
-    from tasks.registry import load_task
-
     serializer = get_serializer(serializer_name, **parse_key_values(options, "--option", unescape=True))
     data = load_task(task, **parse_key_values(params))
     bound = serializer.bind(data)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from analysis.report import build_report, run_command
 from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
 from tasks.errors import LiftbenchError
 
@@ -50,8 +51,6 @@ def command(
             f"results store {store_path} does not exist; `liftbench run --suite study-accuracy` creates it,"
             " or name another file with --store"
         )
-    from analysis.report import build_report, run_command
-
     store = ResultStore(store_path)
     report = build_report(
         store, out_dir, wandb_mode=wandb_mode, wandb_project=wandb_project, wandb_entity=wandb_entity

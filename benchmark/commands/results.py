@@ -9,6 +9,7 @@ import click
 
 from benchmark.commands.results_table import compare_table, echo_table
 from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
+from tasks.errors import LiftbenchError
 
 _store_option = click.option(
     "--store",
@@ -36,8 +37,6 @@ def _filter_options(fn):
 
 def _open(store_path: Path) -> ResultStore:
     if not store_path.exists():
-        from tasks.errors import LiftbenchError
-
         raise LiftbenchError(
             f"results store {store_path} does not exist; `liftbench run --suite default` creates it"
         )

@@ -7,10 +7,8 @@ from collections.abc import Sequence
 import click
 import pandas as pd
 
+from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.harness.store import ResultStore
-
-# The headline metric of each kind, as in the paper's tables.
-HEADLINE = {"classification": "accuracy", "regression": "rae"}
 
 
 def compare_table(store: ResultStore, metric: str, **filters: object) -> pd.DataFrame:
@@ -35,7 +33,7 @@ def echo_table(table: pd.DataFrame, title: str) -> None:
 def echo_suite_tables(store: ResultStore, run_hashes: Sequence[str]) -> None:
     """The headline table of each kind for the given runs (those that are stored and ok)."""
     runs = store.runs(run_hash=list(run_hashes), status="ok")
-    for kind, metric in HEADLINE.items():
+    for kind, metric in HEADLINE_METRIC.items():
         if (runs["kind"] == kind).any() if len(runs) else False:
             table = compare_table(store, metric, run_hash=list(run_hashes), kind=kind)
             arrow = "higher" if kind == "classification" else "lower"

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from benchmark.commands.results_table import echo_suite_tables
 from benchmark.core.methods import method_entries
+from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.harness.checks import check_runs
 from benchmark.harness.execute import RunResult
 from benchmark.harness.runner import LAUNCHERS, run_suite
@@ -165,7 +166,7 @@ def _run_line(result: RunResult) -> str:
     record = result.record
     if not result.ok:
         return f"FAILED {record.run_hash}  {result.spec.label()}: {record.error}"
-    key = "accuracy" if record.kind == "classification" else "rae"
+    key = HEADLINE_METRIC[record.kind]
     value = record.metrics.get(key)
     timing = record.provenance.get("fit_seconds", 0.0) + record.provenance.get("predict_seconds", 0.0)
     return f"ok     {record.run_hash}  {result.spec.label()}  {key}={value:.4f}  ({timing:.1f}s)"

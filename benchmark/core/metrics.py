@@ -17,6 +17,8 @@ give (log-loss without probabilities) is absent from the dict.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import stats
 from sklearn.metrics import brier_score_loss, f1_score, log_loss, mean_absolute_error, r2_score, recall_score
@@ -28,23 +30,54 @@ PROBA_CLIP = 1e-15  # probabilities are clipped to [PROBA_CLIP, 1] and renormali
 OUTLIER_FACTORS = (3, 5)  # the paper's k in "drop rows with |error| > k * RMSE"
 COVERAGE_LEVEL = 0.90
 
-# How to rank each metric in a table. `coverage_90` is absent on purpose: neither direction is better,
-# its ideal value is COVERAGE_LEVEL.
-METRIC_DIRECTIONS: dict[str, str] = {
-    "accuracy": "higher",
-    "balanced_accuracy": "higher",
-    "macro_f1": "higher",
-    "invalid_rate": "lower",
-    "log_loss": "lower",
-    "brier": "lower",
-    "ece": "lower",
-    "rmse": "lower",
-    "mae": "lower",
-    "r2": "higher",
-    "rae": "lower",
-    **{f"{name}_filtered{k}": "lower" for k in OUTLIER_FACTORS for name in ("rae", "rmse")},
-    "nll_gaussian": "lower",
-}
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How a metric is read: which direction is better, and how tables show it (value x `scale`,
+    `digits` decimals, under `title`)."""
+
+    name: str
+    direction: str  # "higher" or "lower"
+    title: str
+    scale: float = 1.0
+    digits: int = 3
+
+
+def _specs(*specs: MetricSpec) -> dict[str, MetricSpec]:
+    return {spec.name: spec for spec in specs}
+
+
+# Every metric that has a direction, defined once. `coverage_90` is absent on purpose: neither direction
+# is better, its ideal value is COVERAGE_LEVEL.
+METRICS: dict[str, MetricSpec] = _specs(
+    MetricSpec("accuracy", "higher", "test accuracy (%)", scale=100.0, digits=2),
+    MetricSpec("balanced_accuracy", "higher", "test balanced accuracy (%)", scale=100.0, digits=2),
+    MetricSpec("macro_f1", "higher", "test macro-F1 (%)", scale=100.0, digits=2),
+    MetricSpec("invalid_rate", "lower", "invalid answers (%)", scale=100.0, digits=1),
+    MetricSpec("log_loss", "lower", "test log-loss"),
+    MetricSpec("brier", "lower", "test Brier score"),
+    MetricSpec("ece", "lower", "test ECE"),
+    MetricSpec("rmse", "lower", "test RMSE"),
+    MetricSpec("mae", "lower", "test MAE"),
+    MetricSpec("r2", "higher", "test R²"),
+    MetricSpec("rae", "lower", "test RAE"),
+    *(
+        MetricSpec(
+            f"{name}_filtered{k}", "lower", f"test {name.upper()} after the paper's {k}×RMSE outlier filter"
+        )
+        for k in OUTLIER_FACTORS
+        for name in ("rae", "rmse")
+    ),
+    MetricSpec("nll_gaussian", "lower", "test Gaussian NLL"),
+)
+METRIC_DIRECTIONS: dict[str, str] = {name: spec.direction for name, spec in METRICS.items()}
+# The metric a task kind is judged by, as in the paper's tables (and LIFT's default epoch selection).
+HEADLINE_METRIC: dict[str, str] = {"classification": "accuracy", "regression": "rae"}
+
+
+def headline(kind: str) -> MetricSpec:
+    """The headline metric of a task kind."""
+    return METRICS[HEADLINE_METRIC[kind]]
 
 
 def classification_metrics(y_true: np.ndarray, pred: Predictions, n_classes: int) -> dict[str, float]:

@@ -50,6 +50,7 @@ from benchmark.lift.module import prepare_for_finetuning, quiet_lightning, resol
 from benchmark.lift.params import ANSWER_MARGIN_TOKENS, PRETEXT_MODES, LiftParams
 from benchmark.lift.serialization import Serializer, get_serializer, serialize_rows
 from benchmark.lift.serialization.accounting import check_fits_context, prompt_hash
+from benchmark.lift.two_stage import train_pretext_stage
 from tasks.errors import LiftbenchError
 
 
@@ -146,8 +147,6 @@ class LiftMethod:
         if p.two_stage != "none":
             extra["two_stage"] = {"mode": p.two_stage}
         if p.two_stage in PRETEXT_MODES:
-            from benchmark.lift.two_stage import train_pretext_stage
-
             stage = train_pretext_stage(model, lm, serializer, data.task, p, data.seed)
             model.to(stage.device)
             extra["two_stage"].update(stage.record())

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmark.core.metrics import METRIC_DIRECTIONS
+from benchmark.core.metrics import HEADLINE_METRIC, METRIC_DIRECTIONS
 from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
 from benchmark.lift.pretext import get_pretext
 from tasks.errors import LiftbenchError, did_you_mean
@@ -170,7 +170,7 @@ class LiftParams:
     def metric(self) -> str:
         if self.select_metric is not None:
             return self.select_metric
-        return "accuracy" if self.kind == "classification" else "rae"
+        return HEADLINE_METRIC[self.kind]
 
     def lora(self) -> LoraSettings:
         return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.target_modules)
