@@ -64,9 +64,10 @@ test-fast: setup ## Run the tests without the slow integration tests.
 bench: setup ## Measure training / prediction throughput, MFU, prompt sizes and suite cost into results/bench (minutes).
 	$(PY) -m benchmark.bench --out results/bench --store $(STORE)
 
-lint: setup ## Check style and common bugs with ruff.
+lint: setup ## Check style and common bugs with ruff, and the architecture's import contracts (pyproject.toml).
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: setup ## Rewrite the code in ruff's format.
 	$(VENV)/bin/ruff format .
