@@ -73,6 +73,7 @@ class LiftMethod:
         self._n_classes = 0
         self._val_rows = 0
         self._val_seconds = 0.0
+        self._described_model: dict[str, Any] = {}
 
     # --- fit -----------------------------------------------------------------------------------------
 
@@ -81,15 +82,60 @@ class LiftMethod:
             return self._fit(data)
 
     def _fit(self, data: FitData) -> FitInfo:
-
+        """Prepare the model and rows, run two-stage's stage 1 if asked, fine-tune with epoch selection,
+        then record what was run."""
         p = self.params
-        if data.kind != p.kind:
-            raise ValueError(f"this lift method was built for {p.kind}, the task is {data.kind}")
+        self._check_fit_data(data)
+        datamodule, lm = self._prepare(data)
+        model = self._lm.model
+        val_prompts = self._prompts(data.X_val)
+        y_val = np.asarray(data.y_val)
+
+        def evaluate() -> float:
+            return self._score_rows(val_prompts, y_val)
+
+        extra = self._described(lm, datamodule)
+        if p.two_stage != "none":
+            extra["two_stage"] = {"mode": p.two_stage}
+        if p.two_stage in PRETEXT_MODES:
+            stage = train_pretext_stage(model, lm, self._serializer, data.task, p, data.seed)
+            model.to(stage.device)
+            extra["two_stage"].update(stage.record())
+        if p.finetune == "none" or p.two_stage == "bl":
+            metric = evaluate()
+            extra.update(best_epoch=0, epochs_run=0, history=[{"epoch": 0, f"val_{p.metric}": metric}])
+            extra.update(precision=self._precision, device=str(self._device()))
+        else:
+            extra.update(self._train(model, datamodule, evaluate))
+        model.eval()
+        extra["val_predict_samples_per_s"] = self._val_rows / self._val_seconds if self._val_seconds else None
+        if p.predict_mode == "both":
+            generated = self._generate(val_prompts)
+            scores = compute_metrics(data.kind, y_val, generated, self._n_classes or None)
+            extra.update(
+                val_generate_accuracy=scores["accuracy"], val_generate_invalid_rate=scores["invalid_rate"]
+            )
+        if data.kind == "regression":
+            extra["regression_fallback"] = {
+                "rule": "mean of the training targets (std: their standard deviation)",
+                "value": self._fallback_mean,
+                "std": self._fallback_std,
+            }
+        return FitInfo(selected={"epoch": extra["best_epoch"]}, extra=extra)
+
+    def _check_fit_data(self, data: FitData) -> None:
+        if data.kind != self.params.kind:
+            raise ValueError(f"this lift method was built for {self.params.kind}, the task is {data.kind}")
         if len(data.X_val) == 0:
             raise LiftbenchError(
                 f"task {data.task.name!r}: lift selects its epoch on validation rows and the split has none; "
                 "use a split protocol with a validation split"
             )
+
+    def _prepare(self, data: FitData) -> tuple[LiftDataModule, LoadedLM]:
+        """Seed, bind the serializer, load the model and tokenize the training rows; the model ends
+        ready to fine-tune in `self._lm` (the returned `LoadedLM` is the model as loaded)."""
+        p = self.params
         self.seed = data.seed
         pl.seed_everything(data.seed, workers=True)
         self._task_name = data.task.name
@@ -119,23 +165,24 @@ class LiftMethod:
         self._max_new_tokens = (
             p.max_new_tokens or self._answer_tokens(lm, known_answers) + ANSWER_MARGIN_TOKENS
         )
-        model, described = prepare_for_finetuning(lm.model, p.finetune, p.lora(), p.gradient_checkpointing)
+        model, self._described_model = prepare_for_finetuning(
+            lm.model, p.finetune, p.lora(), p.gradient_checkpointing
+        )
         self._lm = dataclasses.replace(lm, model=model)
-        trainer_settings = p.trainer()
-        self._precision = resolved_precision(trainer_settings) if p.finetune != "none" else "32-true"
+        self._precision = resolved_precision(p.trainer()) if p.finetune != "none" else "32-true"
         self._val_rows, self._val_seconds = 0, 0.0
-        val_prompts = self._prompts(data.X_val)
-        y_val = np.asarray(data.y_val)
+        return datamodule, lm
 
-        def evaluate() -> float:
-            return self._score_rows(val_prompts, y_val)
-
-        extra: dict[str, Any] = {
+    def _described(self, lm: LoadedLM, datamodule: LiftDataModule) -> dict[str, Any]:
+        """What the fit used: the model, its fine-tuning, the prompts and the answer rules."""
+        p, serializer = self.params, self._serializer
+        assert serializer is not None
+        return {
             "model_id": lm.model_id,
             "model_revision": lm.revision,
             "model_parameters": lm.n_parameters,
             "context_length": lm.context_length,
-            **described,
+            **self._described_model,
             "serializer": serializer.settings(),
             "separator": p.separator,
             "train_prompt_hash": prompt_hash(serializer.settings(), datamodule.examples),
@@ -144,64 +191,43 @@ class LiftMethod:
             "select_metric": p.metric,
             "select_direction": METRIC_DIRECTIONS[p.metric],
         }
-        if p.two_stage != "none":
-            extra["two_stage"] = {"mode": p.two_stage}
-        if p.two_stage in PRETEXT_MODES:
-            stage = train_pretext_stage(model, lm, serializer, data.task, p, data.seed)
-            model.to(stage.device)
-            extra["two_stage"].update(stage.record())
-        if p.finetune == "none" or p.two_stage == "bl":
-            metric = evaluate()
-            extra.update(best_epoch=0, epochs_run=0, history=[{"epoch": 0, f"val_{p.metric}": metric}])
-            extra.update(precision=self._precision, device=str(self._device()))
-        else:
-            outcome = train_lift(
-                model,
-                datamodule,
-                evaluate=evaluate,
-                direction=METRIC_DIRECTIONS[p.metric],
-                optimizer=p.optimizer(),
-                trainer_settings=trainer_settings,
-                patience=p.early_stopping_patience,
-                gather_loss_positions=p.gather_loss_positions,
-            )
-            model.to(outcome.device)
-            module, selection = outcome.module, outcome.selection
-            extra.update(
-                precision=outcome.precision,
-                device=str(outcome.device),
-                best_epoch=selection.best_epoch,
-                epochs_run=len(selection.history),
-                stopped_early=selection.stopped_early,
-                history=[
-                    {"epoch": r.epoch, f"val_{p.metric}": r.metric, "train_loss": r.train_loss}
-                    for r in selection.history
-                ],
-                samples_seen=module.samples_seen,
-                optimizer_steps=outcome.optimizer_steps,
-                tokens_seen=module.tokens_seen,
-                train_seconds=module.train_seconds,
-                train_samples_per_s=module.samples_seen / module.train_seconds
-                if module.train_seconds
-                else None,
-            )
-            if outcome.log_dir is not None:
-                extra["log_dir"] = outcome.log_dir
-        model.eval()
-        extra["val_predict_samples_per_s"] = self._val_rows / self._val_seconds if self._val_seconds else None
-        if p.predict_mode == "both":
-            generated = self._generate(val_prompts)
-            scores = compute_metrics(data.kind, y_val, generated, self._n_classes or None)
-            extra.update(
-                val_generate_accuracy=scores["accuracy"], val_generate_invalid_rate=scores["invalid_rate"]
-            )
-        if data.kind == "regression":
-            extra["regression_fallback"] = {
-                "rule": "mean of the training targets (std: their standard deviation)",
-                "value": self._fallback_mean,
-                "std": self._fallback_std,
-            }
-        return FitInfo(selected={"epoch": extra["best_epoch"]}, extra=extra)
+
+    def _train(self, model: torch.nn.Module, datamodule: LiftDataModule, evaluate: Any) -> dict[str, Any]:
+        """Fine-tune with the best epoch on validation kept in place; what the training did."""
+        p = self.params
+        outcome = train_lift(
+            model,
+            datamodule,
+            evaluate=evaluate,
+            direction=METRIC_DIRECTIONS[p.metric],
+            optimizer=p.optimizer(),
+            trainer_settings=p.trainer(),
+            patience=p.early_stopping_patience,
+            gather_loss_positions=p.gather_loss_positions,
+        )
+        model.to(outcome.device)
+        module, selection = outcome.module, outcome.selection
+        out: dict[str, Any] = {
+            "precision": outcome.precision,
+            "device": str(outcome.device),
+            "best_epoch": selection.best_epoch,
+            "epochs_run": len(selection.history),
+            "stopped_early": selection.stopped_early,
+            "history": [
+                {"epoch": r.epoch, f"val_{p.metric}": r.metric, "train_loss": r.train_loss}
+                for r in selection.history
+            ],
+            "samples_seen": module.samples_seen,
+            "optimizer_steps": outcome.optimizer_steps,
+            "tokens_seen": module.tokens_seen,
+            "train_seconds": module.train_seconds,
+            "train_samples_per_s": module.samples_seen / module.train_seconds
+            if module.train_seconds
+            else None,
+        }
+        if outcome.log_dir is not None:
+            out["log_dir"] = outcome.log_dir
+        return out
 
     def _score_rows(self, prompts: list[str], y_true: np.ndarray) -> float:
         """The selection metric of the model as it is now, on rows with known targets."""
