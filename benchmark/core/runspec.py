@@ -117,6 +117,50 @@ class FrozenParams(Mapping[str, Any]):
         return ",".join(f"{key}={canonical_json(_thaw(value))}" for key, value in self._data.items())
 
 
+Named = tuple[str | None, FrozenParams]  # a name (None where null is allowed) and its parameters
+
+
+def _at(where: str, problem: str) -> str:
+    return f"{where}: {problem}"
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise LiftbenchError(_at(where, f"{value!r} is not a name; write a non-empty string"))
+    return value
+
+
+def parse_named(value: Any, where: str, *, nullable: bool = False) -> Named:
+    """`name`, `{name: ..., params: {...}}`, or (where `nullable`) null: the one parser of a named entry
+    (task, method, perturbation, evaluation set, serializer), for suite files and RunSpecs alike."""
+    if value is None and nullable:
+        return None, FrozenParams()
+    if isinstance(value, str) and value:
+        return value, FrozenParams()
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {"name", "params"}, key=str)
+        if unknown:
+            raise LiftbenchError(
+                _at(
+                    f"{where}.{unknown[0]}",
+                    f"unknown key{did_you_mean(str(unknown[0]), ('name', 'params'))}; an entry has only name and params",
+                )
+            )
+        if "name" not in value:
+            raise LiftbenchError(_at(where, "entry has no name; write {name: ..., params: {...}}"))
+        name = _name(value["name"], f"{where}.name")
+        params = value.get("params")
+        if params is not None and not isinstance(params, Mapping):
+            raise LiftbenchError(
+                _at(f"{where}.params", f"{params!r} is not a mapping; write params: {{key: value}}")
+            )
+        return name, FrozenParams(params, where=f"{where}.params")
+    allowed = (
+        "null, a name or {name: ..., params: {...}}" if nullable else "a name or {name: ..., params: {...}}"
+    )
+    raise LiftbenchError(_at(where, f"{value!r} is not an entry; write {allowed}"))
+
+
 @dataclass(frozen=True)
 class Perturbation:
     """A named change to the data (noise, label corruption, outliers...) with its parameters."""
@@ -134,19 +178,8 @@ class Perturbation:
         """None (clean data), a name, a `{"name": ..., "params": {...}}` mapping, or a `Perturbation`."""
         if value is None or isinstance(value, Perturbation):
             return value
-        if isinstance(value, str):
-            return cls(value)
-        if isinstance(value, Mapping):
-            unknown = sorted(set(value) - {"name", "params"})
-            if unknown or "name" not in value:
-                raise LiftbenchError(
-                    "RunSpec.perturbation: expected {'name': ..., 'params': {...}}, "
-                    f"got keys {sorted(value)}; write the perturbation's name under 'name'"
-                )
-            return cls(value["name"], value.get("params") or {})
-        raise LiftbenchError(
-            f"RunSpec.perturbation: {value!r} is a {type(value).__name__}; use null, a name or {{name, params}}"
-        )
+        name, params = parse_named(value, "RunSpec.perturbation")
+        return cls(name, params)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "params": self.params.to_json()}
@@ -178,14 +211,8 @@ class Evaluation:
         for item in value:
             if isinstance(item, Evaluation):
                 items.append(item)
-            elif isinstance(item, str):
-                items.append(cls(item))
-            elif isinstance(item, Mapping) and "name" in item and set(item) <= {"name", "params"}:
-                items.append(cls(item["name"], item.get("params") or {}))
             else:
-                raise LiftbenchError(
-                    f"RunSpec.evaluations: {item!r} is not a name or {{'name': ..., 'params': {{...}}}}"
-                )
+                items.append(cls(*parse_named(item, "RunSpec.evaluations")))
         names = [item.name for item in items]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:

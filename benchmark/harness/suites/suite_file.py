@@ -43,14 +43,12 @@ from typing import Any
 
 import yaml
 
-from benchmark.core.runspec import Evaluation, FrozenParams, Perturbation, RunSpec
+from benchmark.core.runspec import Evaluation, FrozenParams, Perturbation, RunSpec, parse_named
 from tasks.errors import LiftbenchError, did_you_mean
 
 SHIPPED_PACKAGE = "benchmark.harness.suites"  # the shipped `<name>.yaml` files live beside this module
 _TOP_LEVEL_KEYS = ("name", "description", "include", "defaults", "grid", "blocks")
 _REQUIRED_AXES = ("tasks", "methods")
-
-Named = tuple[str | None, FrozenParams]  # a name (None where null is allowed) and its parameters
 
 
 class _SuiteLoader(yaml.SafeLoader):
@@ -91,32 +89,6 @@ def _parse_name(value: Any, where: str) -> str:
     return value
 
 
-def _parse_named(value: Any, where: str, *, nullable: bool = False) -> Named:
-    """`name`, `{name: ..., params: {...}}`, or (where `nullable`) null."""
-    if value is None and nullable:
-        return None, FrozenParams()
-    if isinstance(value, str) and value:
-        return value, FrozenParams()
-    if isinstance(value, Mapping):
-        unknown = sorted(set(value) - {"name", "params"}, key=str)
-        if unknown:
-            raise _fail(
-                f"{where}.{unknown[0]}",
-                f"unknown key{did_you_mean(str(unknown[0]), ('name', 'params'))}; an entry has only name and params",
-            )
-        if "name" not in value:
-            raise _fail(where, "entry has no name; write {name: ..., params: {...}}")
-        name = _parse_name(value["name"], f"{where}.name")
-        params = value.get("params")
-        if params is not None and not isinstance(params, Mapping):
-            raise _fail(f"{where}.params", f"{params!r} is not a mapping; write params: {{key: value}}")
-        return name, FrozenParams(params, where=f"{where}.params")
-    allowed = (
-        "null, a name or {name: ..., params: {...}}" if nullable else "a name or {name: ..., params: {...}}"
-    )
-    raise _fail(where, f"{value!r} is not an entry; write {allowed}")
-
-
 def _parse_train_size(value: Any, where: str) -> int | None:
     if value is None or value == "all":
         return None
@@ -130,7 +102,7 @@ def _parse_train_size(value: Any, where: str) -> int | None:
 def _parse_perturbation(value: Any, where: str) -> Perturbation | None:
     if value == "clean":
         return None
-    name, params = _parse_named(value, where, nullable=True)
+    name, params = parse_named(value, where, nullable=True)
     return None if name is None else Perturbation(name, params)
 
 
@@ -142,7 +114,7 @@ def _parse_evaluations(value: Any, where: str) -> tuple[Evaluation, ...]:
     """The whole list of evaluation sets every run of a block predicts (one value, not alternatives)."""
     if not isinstance(value, list):
         raise _fail(where, f"{value!r} is not a list; write evaluations: [grid] (or [] for none)")
-    named = [_parse_named(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    named = [parse_named(item, f"{where}[{i}]") for i, item in enumerate(value)]
     names = [name for name, _ in named]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -152,13 +124,13 @@ def _parse_evaluations(value: Any, where: str) -> tuple[Evaluation, ...]:
 
 # Axis (plural key) -> (singular key, parser of one value). This order is the product order.
 _AXES: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
-    "tasks": ("task", _parse_named),
-    "methods": ("method", _parse_named),
+    "tasks": ("task", parse_named),
+    "methods": ("method", parse_named),
     "split_protocols": ("split_protocol", _parse_name),
     "split_seeds": ("split_seed", _parse_int),
     "train_sizes": ("train_size", _parse_train_size),
     "perturbations": ("perturbation", _parse_perturbation),
-    "serializers": ("serializer", lambda value, where: _parse_named(value, where, nullable=True)),
+    "serializers": ("serializer", lambda value, where: parse_named(value, where, nullable=True)),
     "models": ("model", _parse_model),
     "seeds": ("seed", _parse_int),
     "evaluations": ("evaluations", _parse_evaluations),
