@@ -19,6 +19,8 @@ from benchmark.lift.lm.tiny import tiny_model
 from benchmark.lift.serialization import get_serializer
 from tasks.errors import LiftbenchError
 from tasks.spec import TaskData
+from tests import builders
+from tests.builders import line_task
 
 
 def numeric_task(n: int = 40, n_features: int = 3, scale: float = 1000.0, seed: int = 0) -> TaskData:
@@ -38,30 +40,8 @@ def numeric_task(n: int = 40, n_features: int = 3, scale: float = 1000.0, seed: 
     )
 
 
-def line_task(n: int = 30, seed: int = 0) -> TaskData:
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, n)
-    return TaskData(
-        name="line",
-        kind="regression",
-        X=pd.DataFrame({"x": x}),
-        y=pd.Series(2 * x + 1),
-        feature_types={"x": "numeric"},
-        classes=None,
-        source="synthetic",
-    )
-
-
 def fit_data(task: TaskData, n_train: int = 24, n_val: int = 6, seed: int = 0) -> FitData:
-    y = task.y.to_numpy()
-    return FitData(
-        task=task,
-        X_train=task.X.iloc[:n_train],
-        y_train=y[:n_train],
-        X_val=task.X.iloc[n_train : n_train + n_val],
-        y_val=y[n_train : n_train + n_val],
-        seed=seed,
-    )
+    return builders.fit_data(task, n_train, n_val, seed)
 
 
 def short_context_lm(context_length: int = 128) -> LoadedLM:
@@ -179,7 +159,7 @@ def test_generated_classification_answers_count_unparsable_ones_as_invalid() -> 
 
 
 def test_regression_generates_and_falls_back_to_the_training_mean() -> None:
-    task = line_task()
+    task = line_task(30)
     method = make_method("lift-icl", "regression", 0, {"model": "tiny-gpt2", "k": 4, "max_new_tokens": 3})
     info = method.fit(fit_data(task))
     pred = method.predict(task.X.iloc[24:])

@@ -19,50 +19,14 @@ from benchmark.lift.serialization import get_serializer
 from tasks.errors import LiftbenchError
 from tasks.registry import load_task
 from tasks.spec import TaskData
+from tests import builders
+from tests.builders import digit_task, line_task
 
 QUIET = {"enable_progress_bar": False}
 
 
-def copy_task(n: int = 60, seed: int = 0) -> TaskData:
-    """Two classes; the answer is a copy of the integer feature x1, x2 is noise."""
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 2, n)
-    X = pd.DataFrame({"a": a, "b": rng.normal(size=n).round(2)})
-    return TaskData(
-        name="copy",
-        kind="classification",
-        X=X,
-        y=pd.Series(a),
-        feature_types={"a": "integer", "b": "numeric"},
-        classes=("0", "1"),
-        source="synthetic",
-    )
-
-
-def line_task(n: int = 40, seed: int = 0) -> TaskData:
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, n)
-    return TaskData(
-        name="line",
-        kind="regression",
-        X=pd.DataFrame({"x": x}),
-        y=pd.Series(2 * x + 1),
-        feature_types={"x": "numeric"},
-        classes=None,
-        source="synthetic",
-    )
-
-
 def fit_data(task: TaskData, n_train: int = 40, n_val: int = 10, seed: int = 0) -> FitData:
-    y = task.y.to_numpy()
-    return FitData(
-        task=task,
-        X_train=task.X.iloc[:n_train],
-        y_train=y[:n_train],
-        X_val=task.X.iloc[n_train : n_train + n_val],
-        y_val=y[n_train : n_train + n_val],
-        seed=seed,
-    )
+    return builders.fit_data(task, n_train, n_val, seed)
 
 
 def lift(kind: str = "classification", seed: int = 0, **params):
@@ -72,7 +36,7 @@ def lift(kind: str = "classification", seed: int = 0, **params):
 @pytest.fixture(scope="module")
 def trained_copy():
     """tiny-gpt2 fully fine-tuned on the copy task until it answers it, predicting by both modes."""
-    task = copy_task()
+    task = digit_task()
     method = lift(finetune="full", lr=3e-3, epochs=12, warmup_steps=2, predict="both")
     info = method.fit(fit_data(task))
     return task, method, info
@@ -161,7 +125,7 @@ def test_regression_sampling_gives_a_spread() -> None:
 
 
 def test_the_same_seed_gives_the_same_predictions() -> None:
-    task = copy_task()
+    task = digit_task()
     probas = []
     for seed in (0, 0, 1):
         method = lift(seed=seed, model="tiny-llama", epochs=2, lr=1e-2)
@@ -172,7 +136,7 @@ def test_the_same_seed_gives_the_same_predictions() -> None:
 
 
 def test_bf16_training_is_recorded_and_predicts() -> None:
-    task = copy_task()
+    task = digit_task()
     method = lift(model="tiny-llama", epochs=1, precision="bf16-mixed")
     info = method.fit(fit_data(task))
     pred = method.predict(task.X.iloc[50:])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -24,29 +23,13 @@ from benchmark.lift.module import (
 )
 from benchmark.lift.selection import is_better, trainable_state
 from benchmark.lift.serialization import get_serializer
-from tasks.spec import TaskData
+from tests.builders import digit_task
 
 ARCHS = ("tiny-gpt2", "tiny-llama", "tiny-gptneox", "tiny-gptj")
 
 
-def copy_task(n: int = 60, seed: int = 0) -> TaskData:
-    """Two classes; the answer is a copy of the integer feature x1, x2 is noise."""
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 2, n)
-    X = pd.DataFrame({"a": a, "b": rng.normal(size=n).round(2)})
-    return TaskData(
-        name="copy",
-        kind="classification",
-        X=X,
-        y=pd.Series(a),
-        feature_types={"a": "integer", "b": "numeric"},
-        classes=("0", "1"),
-        source="synthetic",
-    )
-
-
 def datamodule(lm, n: int = 40, batch_size: int = 8, seed: int = 0) -> LiftDataModule:
-    task = copy_task()
+    task = digit_task()
     serializer = get_serializer("lift").bind(task)
     dm = LiftDataModule(
         serializer, lm.tokenizer, task.X.iloc[:n], task.y.to_numpy()[:n], batch_size=batch_size, seed=seed

@@ -20,35 +20,15 @@ from benchmark.lift.selection import trainable_state
 from benchmark.lift.serialization import get_serializer
 from tasks.errors import LiftbenchError
 from tasks.spec import TaskData
-
-FAST = {"model": "tiny-gpt2", "enable_progress_bar": False, "pretext_rows": 16, "pretext_epochs": 1}
-
-
-def three_class_task(n: int = 48, seed: int = 0) -> TaskData:
-    """Three classes from an integer feature `a` (the answer) and a noise feature `b`."""
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 3, n)
-    return TaskData(
-        name="three",
-        kind="classification",
-        X=pd.DataFrame({"a": a, "b": rng.normal(size=n).round(2)}),
-        y=pd.Series(a),
-        feature_types={"a": "integer", "b": "numeric"},
-        classes=("0", "1", "2"),
-        source="synthetic",
-    )
+from tests import builders
+from tests.builders import digit_task
 
 
 def fit_data(task: TaskData, n_train: int = 32, n_val: int = 8, seed: int = 0) -> FitData:
-    y = task.y.to_numpy()
-    return FitData(
-        task=task,
-        X_train=task.X.iloc[:n_train],
-        y_train=y[:n_train],
-        X_val=task.X.iloc[n_train : n_train + n_val],
-        y_val=y[n_train : n_train + n_val],
-        seed=seed,
-    )
+    return builders.fit_data(task, n_train, n_val, seed)
+
+
+FAST = {"model": "tiny-gpt2", "enable_progress_bar": False, "pretext_rows": 16, "pretext_epochs": 1}
 
 
 # --- pretext generators ---------------------------------------------------------------------------
@@ -108,7 +88,7 @@ def test_regression_pretext_tasks_are_seeded_real_functions(name: str) -> None:
 
 
 def test_pretext_prompts_are_written_by_the_targets_serializer_with_numeric_features() -> None:
-    task = three_class_task()
+    task = digit_task(48, n_classes=3)
     serializer = get_serializer("lift-names").bind(task)
     pretext = generate("classification", 2, 3, 10, seed=0, feature_names=["a", "b"])[0]
     written = two_stage.serializer_for_pretext(serializer)
@@ -159,7 +139,7 @@ def _changed(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 def test_ift_trains_on_the_pretext_passes_then_on_the_target(stage_one_weights) -> None:
     method = make_method("lift", "classification", 0, {**FAST, "two_stage": "ift", "epochs": 2, "lr": 1e-2})
-    info = method.fit(fit_data(three_class_task()))
+    info = method.fit(fit_data(digit_task(48, n_classes=3)))
     final = trainable_state(method._lm.model)
     assert _changed(stage_one_weights["before"], stage_one_weights["after"])  # stage 1 trained
     assert _changed(stage_one_weights["after"], final)  # and stage 2 went on from there
@@ -185,7 +165,7 @@ def test_bl_predicts_with_the_last_stage_one_weights_and_never_trains_on_the_tar
         return outcome
 
     monkeypatch.setattr(two_stage, "train_lift", recording)
-    task = three_class_task()
+    task = digit_task(48, n_classes=3)
     method = make_method("lift", "classification", 0, {**FAST, "two_stage": "bl", "pretext_epochs": 2})
     info = method.fit(fit_data(task))
     final = trainable_state(method._lm.model)
@@ -199,7 +179,7 @@ def test_bl_predicts_with_the_last_stage_one_weights_and_never_trains_on_the_tar
 
 
 def test_ft_is_plain_lift_under_its_own_name() -> None:
-    task = three_class_task()
+    task = digit_task(48, n_classes=3)
     probas, infos = [], []
     for arm in ("none", "ft"):
         method = make_method("lift", "classification", 0, {**FAST, "two_stage": arm, "epochs": 1})
