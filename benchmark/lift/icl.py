@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from benchmark.core.methods import INVALID_CLASS, FitData, FitInfo, Predictions
 from benchmark.core.metrics import compute_metrics
@@ -198,8 +199,6 @@ class LiftIclMethod:
         self._fallback_mean = 0.0
 
     def fit(self, data: FitData) -> FitInfo:
-        import torch
-
         p = self.params
         if data.kind != p.kind:
             raise ValueError(f"this lift-icl method was built for {p.kind}, the task is {data.kind}")
@@ -235,7 +234,21 @@ class LiftIclMethod:
             answer_tokens=answer_tokens if p.predict_mode == "score" else self._max_new_tokens,
             task_name=data.task.name,
         )
-        extra: dict[str, Any] = {
+        extra = self._described(lm, device, prompts)
+        if data.kind == "regression":
+            extra["regression_fallback"] = {
+                "rule": "mean of the training targets",
+                "value": self._fallback_mean,
+            }
+        if len(data.X_val):
+            extra.update(self._validate(data))
+        return FitInfo(extra=extra)
+
+    def _described(self, lm: LoadedLM, device: str, prompts: DemonstrationPrompts) -> dict[str, Any]:
+        """What the fit used: the model, the demonstration pool and the answer rules."""
+        p, serializer = self.params, self._serializer
+        assert serializer is not None
+        return {
             "model_id": lm.model_id,
             "model_revision": lm.revision,
             "model_parameters": lm.n_parameters,
@@ -253,21 +266,20 @@ class LiftIclMethod:
             "predict": p.predict_mode,
             "max_new_tokens": self._max_new_tokens,
         }
-        if data.kind == "regression":
-            extra["regression_fallback"] = {
-                "rule": "mean of the training targets",
-                "value": self._fallback_mean,
-            }
-        if len(data.X_val):
-            start = time.perf_counter()
-            built = prompts.build(data.X_val)
-            pred = self._answer([q.text for q in built])
-            scores = compute_metrics(data.kind, np.asarray(data.y_val), pred, self._n_classes or None)
-            extra.update({f"val_{name}": value for name, value in scores.items()})
-            extra["val_seconds"] = time.perf_counter() - start
-            extra["val_prompt_hash"] = prompt_hash(serializer.settings(), [(q.text, None) for q in built])
-            extra["val_demonstrations"] = demonstration_stats(built)
-        return FitInfo(extra=extra)
+
+    def _validate(self, data: FitData) -> dict[str, Any]:
+        """The validation rows predicted as a check (nothing is selected), and how their prompts fitted."""
+        assert self._prompts is not None and self._serializer is not None
+        start = time.perf_counter()
+        built = self._prompts.build(data.X_val)
+        pred = self._answer([q.text for q in built])
+        scores = compute_metrics(data.kind, np.asarray(data.y_val), pred, self._n_classes or None)
+        return {
+            **{f"val_{name}": value for name, value in scores.items()},
+            "val_seconds": time.perf_counter() - start,
+            "val_prompt_hash": prompt_hash(self._serializer.settings(), [(q.text, None) for q in built]),
+            "val_demonstrations": demonstration_stats(built),
+        }
 
     def predict(self, X: pd.DataFrame) -> Predictions:
         if self._prompts is None:
