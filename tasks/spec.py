@@ -41,7 +41,7 @@ class TaskSpec:
     target: str = "y"
     class_labels: tuple[str, ...] | None = None
     n_rows: int | None = None
-    mirror: str | None = None  # an offline copy that can serve the data, e.g. "sklearn:load_iris"
+    mirror: str | None = None  # an offline copy that can serve the data, e.g. "sklearn:load_iris", "keel:tae"
     citation: str = ""
     suites: tuple[str, ...] = ()
 
@@ -66,7 +66,7 @@ class TaskData:
     y: pd.Series
     feature_types: dict[str, FeatureType]
     classes: tuple[str, ...] | None
-    source: str  # which source served the rows: "openml-cache", "sklearn-mirror", "synthetic", "file"
+    source: str  # which source served the rows: "openml-cache", "sklearn-mirror", "keel-mirror", "synthetic", "file"
     source_detail: str = ""  # a path, an OpenML id and version, a generator
     params: dict[str, Any] = field(default_factory=dict)
     fixed_split: dict[str, np.ndarray] | None = None

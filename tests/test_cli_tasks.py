@@ -25,7 +25,8 @@ def test_list_reports_offline_availability(capsys: pytest.CaptureFixture) -> Non
     rows = {line.split()[0]: line.split()[-1] for line in capsys.readouterr().out.splitlines()[2:-1]}
     assert rows["moons"] == "generator"
     assert rows["iris"] == "sklearn-mirror"
-    assert rows["spambase"] == "no"
+    assert rows["spambase"] == "keel-mirror"
+    assert rows["hill-valley"] == "no"
 
 
 def test_show_loads_with_parameters(capsys: pytest.CaptureFixture) -> None:
@@ -37,9 +38,9 @@ def test_show_loads_with_parameters(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_show_explains_an_unavailable_task(capsys: pytest.CaptureFixture) -> None:
-    assert main(["tasks", "show", "spambase"]) == 0
+    assert main(["tasks", "show", "hill-valley"]) == 0
     out = capsys.readouterr().out
-    assert "unavailable" in out and "liftbench data fetch --id 44" in out
+    assert "unavailable" in out and "liftbench data fetch --id 1479" in out
 
 
 @pytest.mark.parametrize(
@@ -75,8 +76,8 @@ def test_check_loads_offline_tasks_and_explains_the_rest(capsys: pytest.CaptureF
         assert name in table
     for name in ("two-circles", "rolls", "nn-teacher", "linear", "piecewise", "rolling"):
         assert name in table
-    assert "`liftbench data fetch --id 44`" in out
-    assert "tasks loaded offline" in out
+    assert "`liftbench data fetch --id 1479`" in out
+    assert "tasks loaded offline, 14 of them real datasets" in out
 
 
 def test_check_uses_the_openml_cache_when_it_holds_a_dataset(

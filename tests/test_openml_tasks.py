@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -78,10 +79,10 @@ def test_every_entry_describes_its_shape_and_cites_openml() -> None:
 
 def test_empty_cache_names_the_fetch_command() -> None:
     with pytest.raises(OpenMLUnavailable) as err:
-        load_task("tae")
+        load_task("hill-valley")
     message = str(err.value)
-    assert "liftbench data fetch --id 48" in message
-    assert str(cache() / "org" / "openml" / "www" / "datasets" / "48") in message
+    assert "liftbench data fetch --id 1479" in message
+    assert str(cache() / "org" / "openml" / "www" / "datasets" / "1479") in message
 
 
 def _tae_like_frame() -> pd.DataFrame:
@@ -99,7 +100,9 @@ def test_cached_dataset_loads_with_openml_order_codes_and_kept_types() -> None:
     write_openml_cache(cache(), 48, _tae_like_frame(), "class", name="tae")
     data = load_task("tae")
     assert data.source == "openml-cache"
-    assert data.source_detail.startswith("OpenML 48 v1 at ") and data.source_detail.endswith("/48")
+    assert data.source_detail.startswith("OpenML 48 v1 at ") and re.search(
+        r"/48 md5:[0-9a-f]{32}$", data.source_detail
+    )
     assert data.classes == ("3", "1", "2")  # OpenML's declared order, not sorted
     assert data.y.tolist() == [2, 0, 1, 2, 0, 1]
     assert data.y.dtype == np.int64

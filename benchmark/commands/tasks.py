@@ -105,8 +105,9 @@ def show_task(name: str, params: tuple[str, ...]) -> None:
 def check_tasks(suite: str | None) -> None:
     """Load every task available offline; say for the others why not and how to fix it."""
     specs = list_specs(suite=suite)
-    rows = [("task", "kind", "rows", "feat", "target", "source", "train/val/test")]
+    rows = [("task", "kind", "rows", "feat", "target", "source", "checksum", "train/val/test")]
     unavailable: list[tuple[TaskSpec, str]] = []
+    real = 0
     with click.progressbar(specs, label="loading tasks", file=sys.stderr) as bar:
         for spec in bar:
             avail = availability(spec)
@@ -118,6 +119,7 @@ def check_tasks(suite: str | None) -> None:
             except LiftbenchError as err:
                 unavailable.append((spec, str(err)))
                 continue
+            real += spec.openml_id is not None or spec.source.endswith("-file")
             rows.append(
                 (
                     spec.name,
@@ -126,6 +128,7 @@ def check_tasks(suite: str | None) -> None:
                     str(data.n_features),
                     data.target_summary(),
                     data.source,
+                    data.checksum,
                     _split_summary(data),
                 )
             )
@@ -139,7 +142,7 @@ def check_tasks(suite: str | None) -> None:
             f"OpenML cache: {cache_root()} (set LIFTBENCH_OPENML_CACHE to use another); on a machine with network,"
             " `liftbench data fetch --suite lift14` (or --suite lift-extra) fills it."
         )
-    click.echo(f"\n{len(rows) - 1} of {len(specs)} tasks loaded offline.")
+    click.echo(f"\n{len(rows) - 1} of {len(specs)} tasks loaded offline, {real} of them real datasets.")
 
 
 def _split_summary(data: TaskData) -> str:
