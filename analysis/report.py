@@ -24,13 +24,14 @@ from analysis.loading import load_runs
 from analysis.robustness import build_robustness
 from analysis.sample_complexity import build_sample_complexity
 from analysis.statistics import build_statistics
-from analysis.tables import build_main_tables
+from analysis.tables import build_main_tables, build_paper_table2
 from analysis.wandb_report import log_report
 from benchmark.harness.store import ResultStore
 
 # The shipped suite whose runs fill each study.
 STUDY_SUITES: dict[str, str] = {
     "main": "study-accuracy",
+    "table2": "lift14-offline",
     "boundaries": "study-boundaries",
     "sample-complexity": "study-sample-complexity",
     "robustness": "study-robustness",
@@ -69,6 +70,7 @@ def build_studies(store: ResultStore, runs: pd.DataFrame, out_dir: Path) -> list
                 runs, d, {"classification": suites["main"], "regression": suites["main"]}
             ),
         ),
+        ("table2", lambda d: build_paper_table2(runs, d, suites["table2"])),
         ("boundaries", lambda d: build_boundaries(store, runs, d, suites["boundaries"])),
         ("sample-complexity", lambda d: build_sample_complexity(runs, d, suites["sample-complexity"])),
         ("robustness", lambda d: build_robustness(runs, d, suites["robustness"])),

@@ -16,15 +16,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.artifacts import Artifact, Study
+from analysis.bootstrap import CONFIDENCE, mean_interval
 from analysis.loading import clean_full_runs, with_config_labels
-from analysis.paper_numbers import PAPER_TABLES, paper_rows_for
+from analysis.paper_numbers import PAPER_OPENML, PAPER_TABLES, paper_rows_for
 from analysis.style import base_method
 from analysis.table_format import Cell, TextTable
 from benchmark.core.metrics import METRIC_DIRECTIONS, METRICS
 
 # The metrics of the main tables per task kind: the headline first, then the paper's other columns.
 MAIN_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("accuracy",),
+    "classification": ("accuracy", "auc"),
     "regression": ("rae", "rmse", "rae_filtered3"),
 }
 METRIC_TITLES = {name: spec.title for name, spec in METRICS.items()}
@@ -104,6 +105,23 @@ def value_text(mean: float, std: float, digits: int) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def interval_text(mean: float, low: float, high: float, digits: int) -> str:
+    """`mean [low, high]`."""
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def cell_intervals(runs: pd.DataFrame, metric: str, column: str, scale: float) -> pd.DataFrame:
+    """Per task and `column` value: the bootstrap interval (low, high) of the mean of `metric` × `scale`."""
+    values = runs[["task_label", column]].assign(
+        value=pd.to_numeric(runs[f"metric.{metric}"], errors="coerce") * scale
+    )
+    records = []
+    for (task, config), part in values.dropna(subset=["value"]).groupby(["task_label", column], sort=False):
+        low, high = mean_interval(part["value"].to_numpy())
+        records.append({"task_label": task, column: config, "low": low, "high": high})
+    return pd.DataFrame(records, columns=["task_label", column, "low", "high"])
+
+
 @dataclass
 class MetricTable:
     """A tasks x configurations table of one metric, with the paper's matching numbers."""
@@ -139,15 +157,19 @@ def task_table(
     paper_study: str = "main",
     title: str | None = None,
     scope: str = "",
+    interval: bool = False,
 ) -> MetricTable | None:
     """Tasks as rows, the values of `column` as columns: mean ± std of `metric` over the given runs.
 
     The best column of each row is bold; the paper's numbers of `paper_study` follow in their own
-    columns where the task matches one of its rows.
+    columns where the task matches one of its rows. With `interval`, a cell shows the mean and its
+    percentile-bootstrap confidence interval over the cell's runs instead of the std.
     """
     summary = summarize(runs, metric, columns=column, scale=scale)
     if summary.empty:
         return None
+    if interval:
+        summary = summary.merge(cell_intervals(runs, metric, column, scale), on=["task_label", column])
     tasks = list(dict.fromkeys(summary["task_label"]))
     columns = order_configs(summary[column].tolist())
     paper = paper_columns(runs, metric, tasks, paper_study)
@@ -162,7 +184,11 @@ def task_table(
                 row.append(Cell("–"))
                 continue
             cell = by_cell.loc[(task, name)]
-            text = value_text(cell["mean"], cell["std"], digits)
+            text = (
+                interval_text(cell["mean"], cell["low"], cell["high"], digits)
+                if interval
+                else value_text(cell["mean"], cell["std"], digits)
+            )
             if int(cell["count"]) != typical:
                 text += f" (n={int(cell['count'])})"
             row.append(Cell(text, bold=bool(cell["best"])))
@@ -178,8 +204,13 @@ def task_table(
         METRIC_DIRECTIONS.get(metric), ""
     )
     caption = f"{title or kind.capitalize()}: {METRIC_TITLES.get(metric, metric)}, {arrow}"
+    spread = (
+        f"mean [{CONFIDENCE:.0%} percentile-bootstrap interval of the mean]"
+        if interval
+        else "mean ± std (ddof=1)"
+    )
     notes = [
-        f"liftbench: mean ± std (ddof=1) over split seeds and seeds, {typical} runs per cell unless marked"
+        f"liftbench: {spread} over split seeds and seeds, {typical} runs per cell unless marked"
         f" (n=...); best liftbench column per row in bold. {scope}".rstrip()
     ]
     if paper_names:
@@ -239,4 +270,47 @@ def build_main_tables(runs: pd.DataFrame, out_dir: Path, suites: Mapping[str, st
             study.artifacts.append(Artifact.table(result.table, out_dir, name, result.table.caption, data))
         if not built:
             study.lack(f"{kind} table: no clean runs on the whole training split", suites[kind])
+    return study
+
+
+PAPER_TABLE2_METRICS = ("accuracy", "auc")
+
+
+def build_paper_table2(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
+    """The paper's Table 2 (OpenML classification): our mean and CI beside its published columns.
+
+    Rows are the paper's datasets that have clean runs on the whole training split, in the paper's
+    order; AUC follows in a table of its own (the paper published none).
+    """
+    study = Study("table2", "The LIFT paper's Table 2: OpenML classification, ours beside the paper's", suite)
+    paper_tasks = [task for task, params in PAPER_OPENML.rows if not params]
+    subset = clean_full_runs(runs)
+    if not subset.empty:
+        subset = subset[(subset["kind"] == "classification") & subset["task"].isin(paper_tasks)]
+        subset = subset[subset["task_params"].map(lambda params: not params)]
+    if subset.empty:
+        study.lack("no clean runs on the paper's OpenML datasets", suite)
+        return study
+    order = {task: i for i, task in enumerate(paper_tasks)}
+    labelled = with_config_labels(subset.sort_values("task", key=lambda t: t.map(order), kind="stable"))
+    for metric in PAPER_TABLE2_METRICS:
+        spec = METRICS[metric]
+        result = task_table(
+            labelled,
+            metric,
+            "classification",
+            spec.scale,
+            spec.digits,
+            title="LIFT paper Table 2 (OpenML classification)",
+            scope="Clean data, whole training split.",
+            interval=True,
+        )
+        if result is None:
+            continue
+        name = f"table2-{metric}"
+        study.artifacts.append(
+            Artifact.table(
+                result.table, out_dir, name, result.table.caption, result.summary.assign(metric=metric)
+            )
+        )
     return study

@@ -17,7 +17,7 @@ from analysis.loading import load_runs, with_config_labels
 from analysis.paper_numbers import PAPER_OPENML, PAPER_REGRESSION, PAPER_TABLES, paper_row
 from analysis.statistics import MIN_WILCOXON_PAIRS, critical_difference, paired_comparisons
 from analysis.table_format import Cell, TextTable, latex_text
-from analysis.tables import build_main_tables, metric_table, summarize
+from analysis.tables import build_main_tables, build_paper_table2, metric_table, summarize
 from benchmark.core.methods import Predictions
 from benchmark.core.metrics import compute_metrics
 from benchmark.core.runspec import RunSpec
@@ -297,3 +297,38 @@ def test_paired_tests_take_lift_as_reference_and_flag_the_best_baseline(runs: pd
     assert tests.loc[("moons", "tree"), "best_baseline"]
     assert tests.loc[("iris", "tree"), "mean_difference"] == pytest.approx((59 - 50) / 60)
     assert (tests["n"] == 3).all()
+
+
+def test_paper_table2_shows_our_mean_and_interval_beside_the_papers_columns(
+    runs: pd.DataFrame, tmp_path: Path
+) -> None:
+    study = build_paper_table2(runs, tmp_path, "lift14-offline")
+    assert [a.name for a in study.artifacts] == ["table2-accuracy"]  # no stored probabilities: no AUC table
+    markdown = (tmp_path / "table2-accuracy.md").read_text()
+    assert "moons" not in markdown  # not one of the paper's OpenML datasets
+    low, high = mean_interval([95.0, 90.0, 100.0])
+    assert f"95.00 [{low:.2f}, {high:.2f}]" in markdown  # iris logreg: 19, 18, 20 of 20 right
+    assert "paper LIFT/GPT-J" in markdown and "96.67 ± 0.00" in markdown and "bootstrap" in markdown
+    empty = build_paper_table2(runs[runs["task"] == "moons"], tmp_path / "empty", "lift14-offline")
+    assert not empty.artifacts and [m.suite for m in empty.missing] == ["lift14-offline"]
+
+
+def test_paper_table2_has_an_auc_table_for_runs_with_probabilities(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "auc.sqlite")
+    y_true = np.arange(N_ROWS) % 2
+    for split_seed in range(3):
+        proba = np.column_stack([1 - y_true * 0.8 - 0.1, y_true * 0.8 + 0.1])
+        proba[split_seed] = proba[split_seed][::-1]  # one row ranked wrong per run
+        pred = Predictions(y_pred=proba.argmax(axis=1), proba=proba)
+        spec = RunSpec(task="spambase", method="logreg", split_seed=split_seed)
+        record = RunRecord(
+            run_hash=spec.hash, task=spec.task, method=spec.method, kind="classification", seed=0,
+            split_seed=split_seed, train_size=None, spec=spec.to_dict(),
+            provenance={"split_sizes": {"train": 50}, "task_params": {}, "n_classes": 2},
+            metrics=compute_metrics("classification", y_true, pred, 2),
+        )  # fmt: skip
+        store.write_run(record, predictions_frame(y_true, pred))
+    study = build_paper_table2(load_runs(store), tmp_path, "lift14-offline")
+    assert [a.name for a in study.artifacts] == ["table2-accuracy", "table2-auc"]
+    auc = (tmp_path / "table2-auc.md").read_text()
+    assert "ROC AUC" in auc and "spambase" in auc and "paper" not in auc.split("\n")[2]

@@ -87,6 +87,26 @@ def test_log_loss_clips_a_zero_probability() -> None:
     assert m["log_loss"] == pytest.approx(-math.log(1e-15), rel=1e-6)
 
 
+def test_binary_auc_is_the_share_of_positive_negative_pairs_ranked_right() -> None:
+    # positives score 0.6 and 0.1, negatives 0.1 and 0.4: pairs (0.6>0.1) (0.6>0.4) (0.1=0.1 half) (0.1<0.4)
+    m = classification_metrics(CALIBRATION_Y, Predictions(CALIBRATION_PROBA.argmax(1), CALIBRATION_PROBA), 2)
+    assert m["auc"] == pytest.approx(2.5 / 4)
+
+
+def test_multiclass_auc_is_the_macro_mean_of_one_vs_rest_over_present_classes() -> None:
+    y_true = np.array([0, 0, 1, 1])  # class 2 of 3 absent from these rows: left out, not an error
+    proba = np.array([[0.8, 0.1, 0.1], [0.3, 0.6, 0.1], [0.2, 0.7, 0.1], [0.5, 0.4, 0.1]])
+    m = classification_metrics(y_true, Predictions(proba.argmax(1), proba), n_classes=3)
+    class0 = 3 / 4  # 0.8 beats 0.2, 0.5; 0.3 beats 0.2 only
+    class1 = 3 / 4  # 0.7 beats 0.1, 0.6; 0.4 beats 0.1 only
+    assert m["auc"] == pytest.approx((class0 + class1) / 2)
+    full = np.array([0, 1, 2])
+    proba3 = np.eye(3) * 0.7 + 0.1
+    assert classification_metrics(full, Predictions(full, proba3), 3)["auc"] == 1.0
+    single = classification_metrics(np.array([1, 1]), Predictions(np.array([1, 1]), proba[:2]), 3)
+    assert math.isnan(single["auc"])
+
+
 def test_regression_metrics_against_manual_formulas() -> None:
     y = np.array([1.0, 2.0, 3.0, 4.0])
     y_hat = np.array([1.5, 2.0, 2.0, 5.0])
@@ -153,7 +173,7 @@ def test_undefined_values_are_nan_and_absent_inputs_give_absent_metrics() -> Non
     assert math.isnan(m["rae"]) and math.isnan(m["r2"])
     assert "nll_gaussian" not in m and "coverage_90" not in m
     c = compute_metrics("classification", np.array([0, 1]), Predictions(y_pred=np.array([0, 1])), n_classes=2)
-    assert not {"log_loss", "brier", "ece"} & set(c)
+    assert not {"auc", "log_loss", "brier", "ece"} & set(c)
 
 
 def test_values_are_python_floats_and_ranked_metrics_have_directions() -> None:

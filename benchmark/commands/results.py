@@ -109,7 +109,10 @@ def export_runs(
 
 @group.command(name="compare")
 @click.option(
-    "--metric", default="accuracy", show_default=True, help="The metric to tabulate (e.g. rae, macro_f1)."
+    "--metric",
+    default="accuracy",
+    show_default=True,
+    help="The metric to tabulate (e.g. auc, rae, macro_f1).",
 )
 @_store_option
 @_filter_options

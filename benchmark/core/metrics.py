@@ -21,7 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from sklearn.metrics import brier_score_loss, f1_score, log_loss, mean_absolute_error, r2_score, recall_score
+from sklearn.metrics import (
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    mean_absolute_error,
+    r2_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from benchmark.core.methods import INVALID_CLASS, Predictions
 
@@ -53,6 +61,7 @@ METRICS: dict[str, MetricSpec] = _specs(
     MetricSpec("accuracy", "higher", "test accuracy (%)", scale=100.0, digits=2),
     MetricSpec("balanced_accuracy", "higher", "test balanced accuracy (%)", scale=100.0, digits=2),
     MetricSpec("macro_f1", "higher", "test macro-F1 (%)", scale=100.0, digits=2),
+    MetricSpec("auc", "higher", "test ROC AUC (binary; macro one-vs-rest over classes)"),
     MetricSpec("invalid_rate", "lower", "invalid answers (%)", scale=100.0, digits=1),
     MetricSpec("log_loss", "lower", "test log-loss"),
     MetricSpec("brier", "lower", "test Brier score"),
@@ -81,7 +90,7 @@ def headline(kind: str) -> MetricSpec:
 
 
 def classification_metrics(y_true: np.ndarray, pred: Predictions, n_classes: int) -> dict[str, float]:
-    """Accuracy, balanced accuracy, macro-F1 and invalid rate; log-loss, Brier and ECE with `pred.proba`.
+    """Accuracy, balanced accuracy, macro-F1 and invalid rate; AUC, log-loss, Brier and ECE with `pred.proba`.
 
     Balanced accuracy is the mean recall over the classes present in `y_true`; macro-F1 averages
     over the valid classes that occur in `y_true` or in the answers. An invalid answer is a miss of
@@ -89,7 +98,8 @@ def classification_metrics(y_true: np.ndarray, pred: Predictions, n_classes: int
     mean over rows of the sum over all K classes of (p_k - 1[y = k])^2, in [0, 2]; for two classes
     it is twice scikit-learn's default binary Brier score. Log-loss scores all K classes, so a class
     missing from this test split is fine. ECE is the top-label expected calibration error over
-    `ECE_BINS` equal-width confidence bins (lo, hi], weighted by the rows in each bin.
+    `ECE_BINS` equal-width confidence bins (lo, hi], weighted by the rows in each bin. AUC is
+    `roc_auc` of the stored probabilities.
     """
     y_true = _as_codes(y_true, "y_true")
     y_pred = _as_codes(pred.y_pred, "y_pred")
@@ -119,10 +129,26 @@ def classification_metrics(y_true: np.ndarray, pred: Predictions, n_classes: int
         clipped = np.clip(proba, PROBA_CLIP, 1.0)
         clipped /= clipped.sum(axis=1, keepdims=True)
         labels = np.arange(n_classes)
+        out["auc"] = roc_auc(y_true, proba)
         out["log_loss"] = float(log_loss(y_true, clipped, labels=labels))
         out["brier"] = float(brier_score_loss(y_true, proba, labels=labels, scale_by_half=False))
         out["ece"] = expected_calibration_error(y_true, proba)
     return out
+
+
+def roc_auc(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """ROC AUC: binary, or the macro mean of one-vs-rest AUCs over the classes in `y_true`.
+
+    Class k's AUC ranks rows by `proba[:, k]` against "is class k" (ties count half). With two
+    classes both one-vs-rest AUCs equal the binary AUC of `proba[:, 1]`, so one formula serves both,
+    as TabLLM and TabArena report them. A class absent from these rows has no AUC and is left out of
+    the mean (scikit-learn's multiclass AUC would refuse the split); NaN when fewer than two classes
+    occur.
+    """
+    present = np.unique(y_true)
+    if len(present) < 2:
+        return float("nan")
+    return float(np.mean([roc_auc_score(y_true == k, proba[:, k]) for k in present]))
 
 
 def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> float:
