@@ -9,7 +9,7 @@ Columns of `load_runs` (besides the store's `metric.<name>` columns):
 
 * `run_hash`, `suite`, `task`, `kind`, `method`, `seed`, `split_seed`, `split_protocol`;
 * `train_size` (None: the whole training split) and `n_train` (the rows the method was trained on);
-* `task_params` (the spec's own), `task_label` (`moons(n=200)`), `data_params` (what the task was
+* `task_params` (the spec's own), `task_label` (`moons(n=200)`; a file task by its name), `data_params` (what the task was
   loaded with), `n_classes`;
 * `method_params`, `serializer`, `serializer_options`, `model`: a method's configuration;
 * `perturbation` (None when clean), `perturbation_params`, `strength` (the perturbation's size:
@@ -38,6 +38,7 @@ from benchmark.core.methods import method_entries
 from benchmark.core.rows import prepare_rows
 from benchmark.core.runspec import canonical_json
 from benchmark.harness.store import ResultStore
+from tasks.local_files import FILE_TASK, file_task_name
 from tasks.perturbations import make_perturbation
 from tasks.spec import TaskData
 from tasks.splits import Split
@@ -106,7 +107,11 @@ def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, A
         "split_protocol": spec.get("split_protocol", "default"),
         "n_train": sizes.get("train"),
         "task_params": task_params,
-        "task_label": params_label(spec["task"], task_params),
+        "task_label": (
+            file_task_name(task_params)
+            if spec["task"] == FILE_TASK
+            else params_label(spec["task"], task_params)
+        ),
         "data_params": dict(provenance.get("task_params") or {}),
         "n_classes": provenance.get("n_classes"),
         "method_params": dict(spec.get("method_params") or {}),

@@ -13,7 +13,7 @@ import click
 
 from tasks.errors import LiftbenchError
 
-COMMAND_MODULES = ("tasks", "data", "prompts", "run", "results", "report")
+COMMAND_MODULES = ("tasks", "methods", "data", "prompts", "run", "results", "report")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -133,7 +133,7 @@ def resolve_params(spec: TaskSpec, params: Mapping[str, Any]) -> dict[str, Any]:
     return resolved
 
 
-def load_task(name: str, *, missing: str = "keep", **params: Any) -> TaskData:
+def load_task(name: str, /, *, missing: str = "keep", **params: Any) -> TaskData:
     """Load a registered task with its parameters.
 
     `missing="keep"` (default) keeps missing values as NaN for the model's preprocessing to handle;
@@ -148,7 +148,8 @@ def load_task(name: str, *, missing: str = "keep", **params: Any) -> TaskData:
     resolved = resolve_params(spec, params)
     data = spec.loader(**resolved)
     data.spec = spec
-    data.params = {**resolved, **({"missing": missing} if missing != "keep" else {})}
+    # A loader may add what it found (a file's content checksum) to the parameters it was given.
+    data.params = {**resolved, **data.params, **({"missing": missing} if missing != "keep" else {})}
     if missing == "drop-columns":
         _drop_missing_columns(data)
     return data

@@ -58,14 +58,17 @@ def show_task(name: str, params: tuple[str, ...]) -> None:
     loadable = avail.available or (spec.source == "file" and bool(given))
     data = load_task(name, **given) if loadable else None  # before printing: a bad parameter is one line
     click.echo(f"{spec.name}: {spec.description}" if spec.description else spec.name)
+    if data is not None and data.name != spec.name:
+        click.echo(f"  name:       {data.name}")
     click.echo(f"  kind:       {spec.kind}")
     click.echo(f"  source:     {spec.source}" + (f" (OpenML {spec.openml_id})" if spec.openml_id else ""))
     if spec.mirror:
         click.echo(f"  mirror:     {spec.mirror}")
     if spec.suites:
         click.echo(f"  suites:     {', '.join(spec.suites)}")
-    if spec.defaults:
-        click.echo("  parameters: " + ", ".join(f"{k}={v!r}" for k, v in spec.defaults.items()))
+    shown = data.params if data is not None else spec.defaults  # the values this load used
+    if shown:
+        click.echo("  parameters: " + ", ".join(f"{k}={v!r}" for k, v in shown.items()))
     if spec.citation:
         click.echo(f"  citation:   {spec.citation}")
     if data is None:
@@ -91,10 +94,13 @@ def show_task(name: str, params: tuple[str, ...]) -> None:
         + ", ".join(f"{n} {t}" for t, n in counts_by_type.items())
         + f"; first: {', '.join(map(str, data.X.columns[:6]))}"
     )
-    n_missing = int(data.X.isna().sum().sum())
-    if n_missing:
+    per_column = data.X.isna().sum()
+    per_column = per_column[per_column > 0]
+    if len(per_column):
+        listed = ", ".join(f"{name} {int(n)}" for name, n in per_column.items())
         click.echo(
-            f"  missing:    {n_missing} values in {int(data.X.isna().any().sum())} columns (kept; see missing=drop-columns)"
+            f"  missing:    {int(per_column.sum())} values in {len(per_column)} columns (kept; see "
+            f"missing=drop-columns): {listed}"
         )
     click.echo(f"  split:      {_split_summary(data)}")
     click.echo(f"  checksum:   {data.checksum}")

@@ -21,6 +21,7 @@ from benchmark.harness import provenance
 from benchmark.harness.store import RunRecord, predictions_frame
 from tasks.errors import LiftbenchError
 from tasks.evaluation_sets import SPLIT_PREFIX
+from tasks.local_files import task_label
 
 # RunSpec fields that LIFT-style methods take as parameters; baselines do not declare them.
 LM_FIELDS = ("serializer", "serializer_options", "model")
@@ -50,7 +51,7 @@ def method_params_for(spec: RunSpec) -> dict[str, Any]:
 def _record_base(spec: RunSpec, rows: RunRows, suite: str | None) -> dict[str, Any]:
     return {
         "run_hash": spec.hash,
-        "task": spec.task,
+        "task": task_label(spec.task, spec.task_params),  # a file task by its own name
         "method": spec.method,
         "kind": rows.data.kind,
         "seed": spec.seed,

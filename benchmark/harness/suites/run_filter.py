@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 
 from benchmark.core.runspec import RunSpec
 from tasks.errors import LiftbenchError, did_you_mean
+from tasks.local_files import task_label
 
 # The text each field is matched as; unset values read as all / clean / none.
 FILTER_FIELDS: dict[str, Callable[[RunSpec], str]] = {
-    "task": lambda spec: spec.task,
+    "task": lambda spec: task_label(spec.task, spec.task_params),  # a file task by its name= or file stem
     "method": lambda spec: spec.method,
     "seed": lambda spec: str(spec.seed),
     "split_seed": lambda spec: str(spec.split_seed),
