@@ -16,7 +16,23 @@ CPU_MAX_EPOCHS = 2
 
 
 def test_every_study_the_report_names_is_shipped() -> None:
-    assert set(STUDY_SUITES.values()) <= set(STUDY_NAMES)
+    assert set(STUDY_SUITES.values()) <= set(suite_names())
+    assert set(STUDY_SUITES.values()) - set(STUDY_NAMES) == {"lift14-offline"}  # the paper's Table 2
+
+
+def test_the_offline_table2_suite_runs_every_baseline_and_lift_where_it_fits() -> None:
+    runs = load_suite("lift14-offline").expand()
+    validate_names(load_suite("lift14-offline"), [spec.name for spec in all_specs()], method_entries())
+    assert len(check_runs(runs, where="suite lift14-offline")) == len(runs)
+    baselines = {"majority", "logreg", "knn", "tree", "svm", "rf", "xgboost", "mlp"}
+    by_task: dict[str, set[str]] = {}
+    for spec in runs:
+        by_task.setdefault(spec.task, set()).add(spec.method)
+        assert spec.split_seed in (0, 1, 2) and spec.train_size is None and spec.perturbation is None
+    assert len(by_task) == 14 and all(methods >= baselines for methods in by_task.values())
+    lifted = {task for task, methods in by_task.items() if "lift" in methods}
+    assert lifted == {"iris", "wine", "tae", "cmc", "vehicle", "led7"}  # OPT, spambase: over the token budget
+    assert {spec.method_params.get("model") for spec in runs if spec.method == "lift"} == {"smollm2-135m"}
 
 
 @pytest.mark.parametrize("name", STUDY_NAMES)
