@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmark.core.runspec import RunSpec
+from benchmark.harness.execute import execute_run
 from tasks import keel_mirrors
 from tasks.availability import availability
 from tasks.errors import LiftbenchError
@@ -167,3 +169,12 @@ def test_a_nominal_value_outside_openmls_is_reported(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(KEEL_MIRRORS, "keel:tae", dataclasses.replace(tae, columns=narrowed))
     with pytest.raises(LiftbenchError, match=r"nominal feature Whether_of.* holds \['2'\]"):
         load_task("tae")
+
+
+def test_a_run_on_a_mirrored_task_records_the_mirror_and_the_files_checksum() -> None:
+    result = execute_run(RunSpec(task="led7", method="majority"))
+    provenance = result.record.provenance
+    digest = hashlib.sha256((keel_raw_dir() / "led7digit.dat").read_bytes()).hexdigest()[:16]
+    assert provenance["data_source"] == "keel-mirror"
+    assert f"led7digit.dat sha256:{digest}" in provenance["data_source_detail"]
+    assert provenance["data_checksum"] == load_task("led7").checksum
