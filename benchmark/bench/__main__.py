@@ -49,6 +49,9 @@ def command(quick: bool, out_dir: Path, only: str | None, store: Path) -> None:
     json_path, markdown_path = write_reports(results, out_dir)
     click.echo(terminal_summary(results))
     click.echo(f"bench took {results['bench']['seconds']:.0f} s; results: {json_path} and {markdown_path}")
+    over = results["bench"]["mfu_over_one"]
+    if over:  # executed FLOPs cannot run faster than the machine's best rate: a count or a peak is wrong
+        raise click.ClickException(f"MFU above 1, so a FLOP count or a peak is wrong: {'; '.join(over)}")
 
 
 def main(argv: list[str] | None = None) -> int:

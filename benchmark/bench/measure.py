@@ -1,62 +1,58 @@
-"""Measuring primitives the bench sections share: the machine's matmul peak (the denominator of MFU),
-the model-FLOP formulas, per-step clocks, and progress lines.
+"""Measuring primitives the bench sections share: the machine's matmul peaks (the denominators of
+MFU), per-step clocks, and progress lines.
 
-FLOPs per token, with N the base model's parameters (embeddings included, LoRA adapters not):
-full fine-tuning 6N (forward 2N, backward 4N: gradients of activations and of weights); LoRA 4N
-(forward 2N, backward through the activations 2N; the frozen base needs no weight gradients and the
-adapters' own are about 2 r (d_in + d_out) per adapted layer, under 1 % of N at r = 8, left out);
-inference 2N. Attention scores (2 x layers x sequence x width per token) are left out: LIFT rows are
-short (tens of tokens), where they add about 1 %.
+The peak of a dtype is the best rate of every product the bench timed in it: a square (`size`^2,
+for comparison with other machines) and the linear maps of each model it measures at the tokens of
+that model's batches (`benchmark.lift.lm.matmul_rate`), since a CPU can run a 576 x 1536 product at
+a very different rate than a 2048^2 one. Every reading is time-bounded, bf16 included, which on a
+CPU without native bf16 (no AVX-512 bf16 or AMX) runs 30-60x slower than fp32. The FLOPs divided by
+it are those executed (`benchmark.lift.lm.flops`), so an MFU above 1 means a wrong count or a wrong
+peak, and the bench fails.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-FLOPS_PER_TOKEN_FACTOR = {"full": 6, "lora": 4, "inference": 2}
+from benchmark.lift.lm.matmul_rate import MatmulRate, best_rate, linear_shapes, matmul_rate
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
-def model_flops(n_parameters: int, tokens: int, mode: str) -> float:
-    """Model FLOPs of processing `tokens` tokens (module docstring: the formula per mode)."""
-    return float(FLOPS_PER_TOKEN_FACTOR[mode] * n_parameters * tokens)
+def square_readings(size: int, budget_s: float) -> list[dict[str, Any]]:
+    """A `size`^2 product in fp32 and in bf16, each within about `budget_s`."""
+    return [
+        _reading(f"square {size}", matmul_rate(size, size, size, dtype, budget_s))
+        for dtype in DTYPES.values()
+    ]
 
 
-@dataclass(frozen=True)
-class MatmulPeak:
-    size: int
-    reps: int
-    rounds: int
-    threads: int
-    fp32_flops_per_s: float  # the best of the timed rounds
-    bf16_flops_per_s: float
+def model_readings(model: torch.nn.Module, what: str, rows: int, budget_s: float) -> list[dict[str, Any]]:
+    """Every linear map of `model` at `rows` rows (the tokens of one of its batches), in fp32 and in
+    bf16, the two sharing `budget_s`."""
+    shapes = linear_shapes(model)
+    readings = []
+    for dtype in DTYPES.values():
+        _, rates = best_rate(shapes, rows, dtype, budget_s / len(DTYPES))
+        readings += [_reading(what, rate) for rate in rates]
+    return readings
 
 
-def matmul_peak(size: int, reps: int, rounds: int = 3) -> MatmulPeak:
-    """FLOP/s of `size` x `size` matmuls in fp32 (and bf16, for the record), with torch's threads as
-    configured: the best of `rounds` rounds of `reps` products after one untimed product."""
-    generator = torch.Generator().manual_seed(0)
-    a = torch.randn(size, size, generator=generator)
-    b = torch.randn(size, size, generator=generator)
+def _reading(what: str, rate: MatmulRate) -> dict[str, Any]:
+    return {"what": what, **dataclasses.asdict(rate)}
 
-    def best_rate(x: torch.Tensor, y: torch.Tensor) -> float:
-        torch.mm(x, y)
-        seconds = min(_timed(lambda: [torch.mm(x, y) for _ in range(reps)]) for _ in range(rounds))
-        return 2.0 * size**3 * reps / seconds
 
-    return MatmulPeak(
-        size=size,
-        reps=reps,
-        rounds=rounds,
-        threads=torch.get_num_threads(),
-        fp32_flops_per_s=best_rate(a, b),
-        bf16_flops_per_s=best_rate(a.bfloat16(), b.bfloat16()),
-    )
+def peak_of(readings: Iterable[dict[str, Any]], dtype: str) -> float:
+    """The best rate among `readings` in `dtype` ("float32" or "bfloat16")."""
+    return max(r["flops_per_s"] for r in readings if r["dtype"] == dtype)
 
 
 def _timed(work: Callable[[], object]) -> float:
@@ -107,24 +103,32 @@ class StepClock:
 
 @dataclass(frozen=True)
 class StepStats:
-    """Timed (post-warm-up) training steps: rows, real (non-pad) and padded tokens, seconds."""
+    """Timed (post-warm-up) training steps: rows, real (non-pad) and padded tokens, executed FLOPs,
+    seconds."""
 
     steps: int
     rows: int
     real_tokens: int
     padded_tokens: int
+    flops: float
     seconds: float
     median_step_seconds: float
 
     @classmethod
     def from_steps(
-        cls, seconds: Sequence[float], rows: Sequence[int], real: Sequence[int], padded: Sequence[int]
+        cls,
+        seconds: Sequence[float],
+        rows: Sequence[int],
+        real: Sequence[int],
+        padded: Sequence[int],
+        flops: Sequence[float],
     ) -> StepStats:
         return cls(
             steps=len(seconds),
             rows=sum(rows),
             real_tokens=sum(real),
             padded_tokens=sum(padded),
+            flops=sum(flops),
             seconds=sum(seconds),
             median_step_seconds=statistics.median(seconds),
         )

@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from benchmark.bench.measure import interleaved_best, model_flops
+from benchmark.bench.measure import interleaved_best, model_readings
+from benchmark.lift.lm.flops import ModelShape
 from benchmark.lift.lm.loading import (
     LoadedLM,
     load_causal_lm,
@@ -34,16 +35,26 @@ from benchmark.lift.serialization import get_serializer, serialize_rows
 from tasks.registry import load_task
 
 SEPARATOR = " "
+PEAK_BUDGET_S = 1.0  # the model's linear maps at a floor batch's tokens, fp32 and bf16
+
+
+def floor_batches(
+    lm: LoadedLM, prompts: list[str], batch_size: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The floor's batches: length-sorted prompts, `batch_size` at a time, left-padded (ids, mask)."""
+    ids = tokenize_prompts(lm.tokenizer, prompts)
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    return [
+        pad_batch([ids[i] for i in order[start : start + batch_size]], lm.tokenizer.pad_token_id, side="left")
+        for start in range(0, len(order), batch_size)
+    ]
 
 
 def prompt_forward(lm: LoadedLM, prompts: list[str], batch_size: int) -> None:
-    """The floor (module docstring): one forward pass per batch of length-sorted prompts."""
-    ids = tokenize_prompts(lm.tokenizer, prompts)
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    """The floor (module docstring): one forward pass per batch of length-sorted prompts, the head on
+    the last position."""
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = [ids[i] for i in order[start : start + batch_size]]
-            input_ids, mask = pad_batch(batch, lm.tokenizer.pad_token_id, side="left")
+        for input_ids, mask in floor_batches(lm, prompts, batch_size):
             lm.model(
                 input_ids=input_ids,
                 attention_mask=mask,
@@ -95,7 +106,10 @@ def measure_prediction(
         result[name] = {"seconds": value, "samples_per_s": len(prompts) / value}
         if name != "floor":
             result[name]["vs_floor"] = value / seconds["floor"]
-    result["floor"]["flops_per_s"] = (
-        model_flops(lm.n_parameters, prompt_tokens, "inference") / seconds["floor"]
+    batches, shape = floor_batches(lm, prompts, batch_size), ModelShape.of(lm.model)
+    floor_flops = sum(shape.forward_flops(*ids.shape, head_positions=ids.shape[0]) for ids, _ in batches)
+    result["floor"].update(flops=floor_flops, flops_per_s=floor_flops / seconds["floor"], dtype="float32")
+    result["readings"] = model_readings(
+        lm.model, f"{model} linear maps", max(ids.numel() for ids, _ in batches), PEAK_BUDGET_S
     )
     return result

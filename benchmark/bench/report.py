@@ -10,49 +10,85 @@ from typing import Any
 
 from analysis.table_format import Cell, TextTable
 
-TRAINING_GOAL = 2.0  # ours / plain loop, tokens per second
-PREDICTION_GOAL = 1.5  # seconds / prompt-forward floor
-SUITE_GOAL_SECONDS = 15 * 60
+TRAINING_GOAL = 1.3  # ours / plain loop, real tokens per second, LoRA and full
+PREDICTION_GOAL = 1.3  # seconds / prompt-forward floor
+SUITE_GOAL_SECONDS = 10 * 60  # on a machine whose fp32 square peak is REFERENCE_PEAK ...
+REFERENCE_PEAK = 76e9  # ... (issue 13's slow machine); a faster machine gets proportionally less time
+BENCH_GOAL_SECONDS = 5 * 60
 
 
 def goals(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each goal with what was measured and whether it is met (None: not measured in this run)."""
+    """Each goal with what was measured, whether it is met (None: not measured in this run) and, where
+    it is not, the measured reason."""
     found: list[dict[str, Any]] = []
-    cases = results.get("training", {}).get("cases", [])
-    if cases:
-        ratios = {f"{c['model']} {c['finetune']}": c["tokens_per_s_vs_plain"] for c in cases}
+    for case in results.get("training", {}).get("cases", []):
+        ratio, ours, plain = case["tokens_per_s_vs_plain"], case["ours"], case["plain"]
         found.append(
             {
-                "goal": f"training >= {TRAINING_GOAL:g}x the plain loop (real tokens/s)",
-                "measured": ", ".join(f"{name} {ratio:.2f}x" for name, ratio in ratios.items()),
-                "met": all(r >= TRAINING_GOAL for r in ratios.values()),
+                "goal": f"{case['model']} {case['finetune']} training >= {TRAINING_GOAL:g}x the plain loop",
+                "measured": f"{ratio:.2f}x ({ours['tokens_per_s']:.0f} vs {plain['tokens_per_s']:.0f} tokens/s)",
+                "met": ratio >= TRAINING_GOAL,
+                "why": f"ours in {case['precision']['precision']} ({case['precision']['reason']}); "
+                f"MFU ours {ours['mfu']:.2f}, plain {plain['mfu']:.2f} (a plain loop near its peak leaves "
+                "only less work or a faster dtype to gain)",
             }
         )
     if "prediction" in results:
+        prediction = results["prediction"]
         for name, label in (("score", "class scoring"), ("generate", "greedy generation")):
-            ratio = results["prediction"][name]["vs_floor"]
+            ratio = prediction[name]["vs_floor"]
             found.append(
                 {
-                    "goal": f"{label} within {PREDICTION_GOAL:g}x of the prompt-forward floor",
+                    "goal": f"{label} <= {PREDICTION_GOAL:g}x the prompt-forward floor",
                     "measured": f"{ratio:.2f}x",
                     "met": ratio <= PREDICTION_GOAL,
+                    "why": f"floor MFU {prediction['floor']['mfu']:.2f}; {name} runs the floor's pass and "
+                    + ("a pass over the class answers" if name == "score" else "one pass per new token"),
                 }
             )
+    over = results["bench"].get("mfu_over_one", [])
+    found.append(
+        {
+            "goal": "every MFU <= 1 (executed FLOPs over the best measured rate of their dtype)",
+            "measured": "; ".join(over) or "all <= 1",
+            "met": not over,
+            "why": "a FLOP count or a peak reading is wrong",
+        }
+    )
+    found.append(_suite_goal(results))
+    seconds = results["bench"].get("seconds")
+    found.append(
+        {
+            "goal": f"make bench <= {BENCH_GOAL_SECONDS // 60} min",
+            "measured": "n/a" if seconds is None else f"{seconds / 60:.1f} min",
+            "met": None if seconds is None or results["bench"]["quick"] else seconds <= BENCH_GOAL_SECONDS,
+            "why": "the slowest sections are listed in bench.json (progress lines carry their times)",
+        }
+    )
+    return found
+
+
+def suite_goal_seconds(square_fp32_flops_per_s: float) -> float:
+    """The default suite's time goal on a machine with this fp32 square peak (10 min at 76 GFLOP/s)."""
+    return SUITE_GOAL_SECONDS * REFERENCE_PEAK / square_fp32_flops_per_s
+
+
+def _suite_goal(results: Mapping[str, Any]) -> dict[str, Any]:
+    limit = suite_goal_seconds(results["peak"]["square_float32"])
+    goal: dict[str, Any] = {
+        "goal": f"default suite <= {limit / 60:.1f} min (10 min x 76 GFLOP/s / this machine's "
+        f"{results['peak']['square_float32'] / 1e9:.0f})",
+        "why": "the per-method fit and predict seconds are in the suite table",
+    }
     full = results.get("suite", {}).get("full") if "suite" in results else None
-    suite_goal: dict[str, Any] = {"goal": f"default suite within {SUITE_GOAL_SECONDS // 60} minutes"}
     if full is not None and full["complete"]:
         span = full["wall_span_seconds"]
-        suite_goal.update(
-            measured=f"{span / 60:.1f} min (wall span of the stored runs)", met=span <= SUITE_GOAL_SECONDS
-        )
+        goal.update(measured=f"{span / 60:.1f} min (wall span of the stored runs)", met=span <= limit)
     elif full is not None:
-        suite_goal.update(
-            measured=f"store holds {full['stored_runs']} of {full['suite_runs']} runs", met=None
-        )
+        goal.update(measured=f"store holds {full['stored_runs']} of {full['suite_runs']} runs", met=None)
     else:
-        suite_goal.update(measured="no store with a default run was given (--store)", met=None)
-    found.append(suite_goal)
-    return found
+        goal.update(measured="no store with a default run was given (--store)", met=None)
+    return goal
 
 
 def write_reports(results: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
@@ -86,10 +122,13 @@ def markdown(results: Mapping[str, Any]) -> str:
         "(other processes on the machine slow every number down).",
         "",
         _goals_table(results).to_markdown(),
-        f"**Machine peak**: fp32 {peak['size']}x{peak['size']} matmul, best of {peak['rounds']} rounds of {peak['reps']}: "
-        f"{peak['fp32_flops_per_s'] / 1e9:.0f} GFLOP/s (readings: "
-        f"{', '.join(f'{r / 1e9:.0f}' for r in peak['readings_fp32_flops_per_s'])}); "
-        f"bf16 {peak['bf16_flops_per_s'] / 1e9:.0f} GFLOP/s.",
+        f"**Machine peak** (the best time-bounded reading of each dtype over a {peak['square_size']}^2 "
+        f"product and the models' linear maps at their batches' tokens; {len(peak['readings'])} readings): "
+        f"fp32 {peak['float32'] / 1e9:.0f} GFLOP/s, bf16 {peak['bfloat16'] / 1e9:.0f} GFLOP/s "
+        f"({'native' if peak['native_bf16'] else 'not native: no AVX-512 bf16 or AMX'}; CPU capability "
+        f"{peak['cpu_capability']}). The square alone: fp32 {peak['square_float32'] / 1e9:.0f} GFLOP/s (readings "
+        f"{', '.join(f'{r / 1e9:.0f}' for r in peak['square_readings_float32'])}), bf16 "
+        f"{peak['square_bfloat16'] / 1e9:.0f} GFLOP/s.",
         "",
     ]
     if "training" in results:
@@ -108,9 +147,14 @@ def markdown(results: Mapping[str, Any]) -> str:
 def _goals_table(results: Mapping[str, Any]) -> TextTable:
     verdict = {True: "met", False: "NOT met", None: "not measured"}
     return TextTable(
-        header=["goal", "measured", "verdict"],
+        header=["goal", "measured", "verdict", "measured reason where not met"],
         rows=[
-            [Cell(g["goal"]), Cell(g["measured"]), Cell(verdict[g["met"]], bold=g["met"] is False)]
+            [
+                Cell(g["goal"]),
+                Cell(g["measured"]),
+                Cell(verdict[g["met"]], bold=g["met"] is False),
+                Cell(g["why"] if g["met"] is False else ""),
+            ]
             for g in goals(results)
         ],
         caption="Goals",
@@ -131,9 +175,9 @@ def _training_table(training: Mapping[str, Any]) -> TextTable:
                 Cell(f"{case['tokens_per_s_vs_plain']:.2f}x"),
                 Cell(f"{ours['mfu']:.2f} / {plain['mfu']:.2f}"),
                 Cell(f"{ours['padded_tokens']} / {plain['padded_tokens']}"),
+                Cell(case["precision"]["precision"]),
             ]
         )
-    formula = training["flops_per_token"]
     return TextTable(
         header=[
             "model, fine-tuning",
@@ -144,13 +188,16 @@ def _training_table(training: Mapping[str, Any]) -> TextTable:
             "vs plain",
             "MFU ours / plain",
             "padded tokens ours / plain",
+            "ours' precision",
         ],
         rows=rows,
         caption="Training (timed steps after warm-up; tokens = real, non-pad tokens)",
         notes=[
-            f"FLOPs per token: full {formula['full']}, LoRA {formula['lora']} (forward, and backward through "
-            "the activations; the frozen base has no weight gradients); MFU = model FLOP/s of the real "
-            "tokens / fp32 matmul peak.",
+            "FLOPs: executed (benchmark.lift.lm.flops): linear maps over padded tokens, the head where "
+            "computed, attention over width^2; backward: activation gradients where inputs need them, weight "
+            "gradients where weights train. MFU = executed FLOP/s / the peak of the dtype the side ran in.",
+            "Ours trains in the precision `precision: auto` picks (a bounded probe of the model's products "
+            "in fp32 and bf16 autocast); the plain loop in fp32.",
             "Plain: every batch tokenised anew, padded to the data set's longest row, LM head loss over all "
             "positions; ours: train_lift (cached ids, length-grouped batches, head on the answer positions).",
         ],

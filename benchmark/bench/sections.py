@@ -1,13 +1,13 @@
 """The bench's sections, their sizes (full and `--quick`), and the run that measures them in order.
 
-Sections: `peak` (always measured: MFU needs it, before the other sections and again after training
-and prediction, the larger of the two taken, since another process on the machine lowers a single
-reading), `training`, `prediction`, `tokens`, `suite`.
+Sections: `peak` (always measured: MFU needs it; a square product before the other sections and
+again after training and prediction, since another process on the machine lowers a single reading,
+plus the readings training and prediction take at their models' shapes; the best of each dtype
+counts), `training`, `prediction`, `tokens`, `suite`. Every probe is time-bounded.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 import time
@@ -17,10 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmark.bench.measure import MatmulPeak, matmul_peak
+import torch
+
+from benchmark.bench.measure import peak_of, square_readings
 from benchmark.bench.training import GPT2_SMALL_RANDOM, TrainingCase
 from benchmark.harness import provenance
 from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
+from benchmark.lift.lm.matmul_rate import cpu_has_native_bf16
 from tasks.errors import LiftbenchError, did_you_mean
 
 SECTIONS = ("training", "prediction", "tokens", "suite")
@@ -33,7 +36,7 @@ class BenchPlan:
     """How much of everything to measure."""
 
     peak_size: int
-    peak_reps: int
+    peak_budget_s: float  # per dtype and reading of the square
     training: tuple[TrainingCase, ...]
     predict_model: str
     predict_task: str
@@ -47,7 +50,7 @@ class BenchPlan:
 
 FULL = BenchPlan(
     peak_size=2048,
-    peak_reps=5,
+    peak_budget_s=1.5,
     training=(
         TrainingCase(BUNDLED_MODEL_ID, "lora", batch_size=8, warmup_steps=2, timed_steps=6),
         TrainingCase(BUNDLED_MODEL_ID, "full", batch_size=8, warmup_steps=2, timed_steps=3),
@@ -65,7 +68,7 @@ FULL = BenchPlan(
 
 QUICK = BenchPlan(
     peak_size=256,
-    peak_reps=3,
+    peak_budget_s=0.1,
     training=(
         TrainingCase("tiny-gpt2", "lora", batch_size=4, warmup_steps=1, timed_steps=2),
         TrainingCase("tiny-gpt2", "full", batch_size=4, warmup_steps=1, timed_steps=2),
@@ -108,9 +111,11 @@ def run_bench(
             "load_average_at_start": list(os.getloadavg()),
         }
     }
-    progress(f"peak: {plan.peak_size}x{plan.peak_reps} matmuls")
-    peaks = [matmul_peak(plan.peak_size, plan.peak_reps)]
-    progress(f"peak: {peaks[0].fp32_flops_per_s / 1e9:.0f} GFLOP/s fp32 on {peaks[0].threads} threads")
+    progress(f"peak: {plan.peak_size}^2 products, fp32 and bf16, {plan.peak_budget_s:g} s each at most")
+    readings = square_readings(plan.peak_size, plan.peak_budget_s)
+    progress(
+        f"peak: {peak_of(readings, 'float32') / 1e9:.0f} GFLOP/s fp32 on {torch.get_num_threads()} threads"
+    )
     measure: dict[str, Callable[[], Any]] = {
         "training": lambda: _training(plan, progress),
         "prediction": lambda: _prediction(plan, progress),
@@ -120,13 +125,13 @@ def run_bench(
     for name in sections:
         results[name] = measure[name]()
         if name in ("training", "prediction"):
-            peaks.append(matmul_peak(plan.peak_size, plan.peak_reps))
-    peak = max(peaks, key=lambda p: p.fp32_flops_per_s)
-    results["peak"] = {
-        **dataclasses.asdict(peak),
-        "readings_fp32_flops_per_s": [p.fp32_flops_per_s for p in peaks],
-    }
-    _add_mfu(results, peak)
+            readings += square_readings(plan.peak_size, plan.peak_budget_s)
+    for case in results.get("training", {}).get("cases", []):
+        readings += case.pop("readings")
+    if "prediction" in results:
+        readings += results["prediction"].pop("readings")
+    results["peak"] = _peak(readings, plan.peak_size)
+    results["bench"]["mfu_over_one"] = _add_mfu(results)
     results["bench"].update(
         seconds=time.perf_counter() - started,
         load_average_at_end=list(os.getloadavg()),
@@ -135,18 +140,44 @@ def run_bench(
     return results
 
 
-def _add_mfu(results: dict[str, Any], peak: MatmulPeak) -> None:
-    for case in results.get("training", {}).get("cases", []):
-        for side in (case["ours"], case["plain"]):
-            side["mfu"] = side["flops_per_s"] / peak.fp32_flops_per_s
-            side["mfu_padded"] = side["flops_per_s_padded"] / peak.fp32_flops_per_s
+def _peak(readings: list[dict[str, Any]], size: int) -> dict[str, Any]:
+    """The best rate of each dtype over every reading, the square's alone (comparable across machines),
+    and whether the CPU multiplies bf16 natively."""
+    square = [r for r in readings if r["what"] == f"square {size}"]
+    return {
+        "float32": peak_of(readings, "float32"),
+        "bfloat16": peak_of(readings, "bfloat16"),
+        "square_size": size,
+        "square_float32": peak_of(square, "float32"),
+        "square_bfloat16": peak_of(square, "bfloat16"),
+        "square_readings_float32": [r["flops_per_s"] for r in square if r["dtype"] == "float32"],
+        "native_bf16": cpu_has_native_bf16(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(),
+        "readings": readings,
+    }
+
+
+def _add_mfu(results: dict[str, Any]) -> list[str]:
+    """MFU of every timed side against the peak of the dtype it ran in; the sides whose MFU exceeds 1
+    (a wrong FLOP count or peak: the bench fails on them)."""
+    peak = results["peak"]
+    sides = [
+        (f"training {case['model']} {case['finetune']} {name}", case[name])
+        for case in results.get("training", {}).get("cases", [])
+        for name in ("ours", "plain")
+    ]
     if "prediction" in results:
-        floor = results["prediction"]["floor"]
-        floor["mfu"] = floor["flops_per_s"] / peak.fp32_flops_per_s
+        sides.append(("prediction floor", results["prediction"]["floor"]))
+    over = []
+    for where, side in sides:
+        side["mfu"] = side["flops_per_s"] / peak[side["dtype"]]
+        if side["mfu"] > 1:
+            over.append(f"{where}: MFU {side['mfu']:.2f}")
+    return over
 
 
 def _training(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
-    from benchmark.bench.measure import FLOPS_PER_TOKEN_FACTOR
     from benchmark.bench.training import measure_training_case
 
     cases = []
@@ -161,12 +192,7 @@ def _training(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any
             f"plain {result['plain']['tokens_per_s']:.0f} ({result['tokens_per_s_vs_plain']:.2f}x)"
         )
         cases.append(result)
-    return {
-        "flops_per_token": {
-            mode: f"{factor} x parameters" for mode, factor in FLOPS_PER_TOKEN_FACTOR.items()
-        },
-        "cases": cases,
-    }
+    return {"cases": cases}
 
 
 def _prediction(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:

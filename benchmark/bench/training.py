@@ -11,10 +11,14 @@ shuffle, every batch tokenised anew and padded to the longest row of the whole d
 padding), and the model's own loss over all positions (-100 labels), i.e. the LM head on every
 position. Its steps are timed from batch assembly to the end of the optimizer step.
 
+Ours trains in the precision a LIFT run would choose (`precision: auto`, `benchmark.lift.precision`:
+bf16 autocast only where this machine runs the model's products measurably faster in it); the plain
+loop in fp32, as written plainly.
+
 Tokens are counted as real (non-pad) tokens on both sides, so the ratio of tokens/s compares useful
-work; padded tokens (what the model actually ran) are reported beside them. MFU = model FLOPs of the
-real tokens per second / the machine's fp32 matmul peak (`benchmark.bench.measure` has the formula);
-`mfu_padded` counts the padded tokens instead.
+work; padded tokens are reported beside them. FLOPs are those executed (`benchmark.lift.lm.flops`:
+padded positions included, the head where each side computes it), so MFU = executed FLOP/s / the
+peak of the precision the side trained in (`benchmark.bench.measure`) can never exceed 1.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmark.bench.measure import StepClock, StepStats, model_flops
+from benchmark.bench.measure import StepClock, StepStats, model_readings
 from benchmark.lift.data import LiftDataModule
+from benchmark.lift.lm.flops import ModelShape
 from benchmark.lift.lm.loading import (
     IGNORE_INDEX,
     LoadedLM,
@@ -46,6 +51,7 @@ from benchmark.lift.module import (
     prepare_for_finetuning,
     train_lift,
 )
+from benchmark.lift.precision import PrecisionChoice, choose_precision
 from benchmark.lift.serialization import Example, Serializer, get_serializer, serialize_rows
 from tasks.registry import load_task
 
@@ -53,6 +59,7 @@ GPT2_SMALL_RANDOM = "gpt2-small-random"  # transformers.GPT2Config() sizes, rand
 SEPARATOR = " "
 LEARNING_RATES = {"lora": 1e-3, "full": 5e-5}
 MAX_GRAD_NORM = 1.0  # as LiftParams' default, on both sides
+PEAK_BUDGET_S = 2.0  # per model: its linear maps at a batch's tokens, fp32 and bf16
 
 
 @dataclass(frozen=True)
@@ -101,8 +108,8 @@ def training_rows(task_name: str, n_rows: int, seed: int) -> tuple[Serializer, p
     return serializer, data.X.iloc[picked], data.y.to_numpy()[picked]
 
 
-def time_ours(lm: LoadedLM, case: TrainingCase, seed: int) -> StepStats:
-    """Timed steps of `train_lift` over `case.rows` rows (module docstring)."""
+def time_ours(lm: LoadedLM, case: TrainingCase, seed: int, shape: ModelShape, precision: str) -> StepStats:
+    """Timed steps of `train_lift` over `case.rows` rows in `precision` (module docstring)."""
     serializer, X, y = training_rows(case.task, case.rows, seed)
     datamodule = LiftDataModule(serializer, lm.tokenizer, X, y, batch_size=case.batch_size, seed=seed)
     datamodule.setup("fit")
@@ -123,7 +130,12 @@ def time_ours(lm: LoadedLM, case: TrainingCase, seed: int) -> StepStats:
             direction="higher",
             optimizer=OptimizerSettings(lr=LEARNING_RATES[case.finetune], warmup_steps=case.warmup_steps),
             trainer_settings=TrainerSettings(
-                epochs=1, max_grad_norm=MAX_GRAD_NORM, accelerator="cpu", devices=1, enable_progress_bar=False
+                epochs=1,
+                max_grad_norm=MAX_GRAD_NORM,
+                precision=precision,
+                accelerator="cpu",
+                devices=1,
+                enable_progress_bar=False,
             ),
         )
     finally:
@@ -137,10 +149,14 @@ def time_ours(lm: LoadedLM, case: TrainingCase, seed: int) -> StepStats:
         rows=[b["input_ids"].shape[0] for b in batches[timed]],
         real=[int(b["attention_mask"].sum()) for b in batches[timed]],
         padded=[b["input_ids"].numel() for b in batches[timed]],
+        flops=[
+            shape.training_flops(*b["input_ids"].shape, int((b["labels"][:, 1:] != IGNORE_INDEX).sum()))
+            for b in batches[timed]
+        ],
     )
 
 
-def time_plain(lm: LoadedLM, case: TrainingCase, seed: int) -> StepStats:
+def time_plain(lm: LoadedLM, case: TrainingCase, seed: int, shape: ModelShape) -> StepStats:
     """Timed steps of the plain reference loop (module docstring) on the same rows as `time_ours`."""
     serializer, X, y = training_rows(case.task, case.rows, seed)
     examples = serialize_rows(serializer, X, y)
@@ -150,7 +166,7 @@ def time_plain(lm: LoadedLM, case: TrainingCase, seed: int) -> StepStats:
     optimizer = torch.optim.AdamW(trainable, lr=LEARNING_RATES[case.finetune], weight_decay=0.01)
     order = np.random.default_rng(seed).permutation(len(examples))
     model.train()
-    seconds, rows, real, padded = [], [], [], []
+    seconds, rows, real, padded, flops = [], [], [], [], []
     for step in range(case.warmup_steps + case.timed_steps):
         start = time.perf_counter()
         picked = [examples[i] for i in order[step * case.batch_size : (step + 1) * case.batch_size]]
@@ -165,8 +181,9 @@ def time_plain(lm: LoadedLM, case: TrainingCase, seed: int) -> StepStats:
             rows.append(len(picked))
             real.append(int(attention_mask.sum()))
             padded.append(input_ids.numel())
+            flops.append(shape.training_flops(*input_ids.shape, head_positions=input_ids.numel()))
     model.eval()
-    return StepStats.from_steps(seconds, rows, real, padded)
+    return StepStats.from_steps(seconds, rows, real, padded, flops)
 
 
 def _padded_to(
@@ -183,35 +200,46 @@ def _padded_to(
     return input_ids, attention_mask, labels
 
 
-def throughput(stats: StepStats, n_parameters: int, mode: str) -> dict[str, Any]:
-    """Rates of timed steps; model FLOP/s of the real and of the padded tokens (MFU: over the peak)."""
+def throughput(stats: StepStats) -> dict[str, Any]:
+    """Rates of timed steps, and executed FLOP/s (MFU: over the peak, filled in by the bench)."""
     return {
         **asdict(stats),
         "samples_per_s": stats.rows / stats.seconds,
         "tokens_per_s": stats.real_tokens / stats.seconds,
         "padded_tokens_per_s": stats.padded_tokens / stats.seconds,
         "padding_fraction": 1 - stats.real_tokens / stats.padded_tokens,
-        "flops_per_s": model_flops(n_parameters, stats.real_tokens, mode) / stats.seconds,
-        "flops_per_s_padded": model_flops(n_parameters, stats.padded_tokens, mode) / stats.seconds,
+        "flops_per_s": stats.flops / stats.seconds,
     }
 
 
 def measure_training_case(case: TrainingCase, seed: int = 0) -> dict[str, Any]:
-    """Ours and the plain loop on one model and fine-tuning mode, and the ratio of their tokens/s."""
+    """Ours and the plain loop on one model and fine-tuning mode, the ratio of their tokens/s, the
+    precision ours chose, and matmul readings at the model's shapes for the peak."""
     lm = load_bench_lm(case.model, seed)
     n_parameters = lm.n_parameters
     model, described = prepare_for_finetuning(lm.model, case.finetune, LoraSettings())
     lm.model = model
-    ours = throughput(time_ours(lm, case, seed), n_parameters, case.finetune)
-    plain = throughput(time_plain(lm, case, seed), n_parameters, case.finetune)
+    shape = ModelShape.of(model)
+    serializer, X, y = training_rows(case.task, case.batch_size, seed)
+    widths = [
+        len(encode_example(lm.tokenizer, e.prompt, e.completion, SEPARATOR)[0])
+        for e in serialize_rows(serializer, X, y)
+    ]
+    batch_tokens = case.batch_size * max(widths)
+    choice: PrecisionChoice = choose_precision("auto", "cpu", model, batch_tokens)
+    readings = model_readings(model, f"{case.model} linear maps", batch_tokens, PEAK_BUDGET_S)
+    ours = throughput(time_ours(lm, case, seed, shape, choice.precision))
+    plain = throughput(time_plain(lm, case, seed, shape))
     del lm, model
     gc.collect()
     return {
         **asdict(case),
         "parameters": n_parameters,
         "trainable_parameters": described["trainable_parameters"],
-        "flops_per_token": f"{'6' if case.finetune == 'full' else '4'} x {n_parameters:,}",
-        "ours": ours,
-        "plain": plain,
+        "linear_flops_per_token": shape.linear_flops_per_token(),
+        "precision": choice.record(),
+        "ours": {**ours, "dtype": "bfloat16" if choice.precision.startswith("bf16") else "float32"},
+        "plain": {**plain, "dtype": "float32"},
         "tokens_per_s_vs_plain": ours["tokens_per_s"] / plain["tokens_per_s"],
+        "readings": readings,
     }

@@ -1,0 +1,91 @@
+"""`precision: auto`: train in bf16 only where this machine measurably runs the model faster in it.
+
+On a CUDA GPU with bf16 the choice is "bf16-mixed" (as Lightning users expect). On a CPU nothing is
+assumed, because CPUs of one kind differ by two orders of magnitude in bf16: with AVX-512 bf16 a bf16
+product here ran 2.2x the fp32 rate, without it at 1.2 GFLOP/s, 60x slower than fp32. So a short probe
+(`PROBE_BUDGET_S` in all) times the model's own linear maps at a batch's tokens, under CPU autocast
+(the weight cast each call included, as mixed-precision training pays it) and in fp32, and bf16 is
+chosen only when it is at least `BF16_MARGIN` times as fast: the matmuls are most but not all of a
+step (norms, softmax and the optimizer stay fp32, and a fused fp32 AdamW is then not available), and
+a 2.2x faster product gave 1.3-1.5x faster LoRA steps of SmolLM2 here. The choice and both rates go
+into the run's record (`PrecisionChoice.record`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from benchmark.lift.lm.matmul_rate import best_rate, cpu_has_native_bf16, linear_shapes
+
+AUTO = "auto"
+FP32, BF16 = "32-true", "bf16-mixed"
+PROBE_BUDGET_S = 0.4
+BF16_MARGIN = 1.25
+
+
+@dataclass(frozen=True)
+class PrecisionChoice:
+    """The Lightning precision a run trains in, and why."""
+
+    precision: str
+    requested: str
+    reason: str
+    fp32_flops_per_s: float | None = None  # the probe's rates, when it ran
+    bf16_flops_per_s: float | None = None
+    native_bf16: bool | None = None  # the CPU's flags, when the probe ran
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "precision": self.precision,
+            "requested": self.requested,
+            "reason": self.reason,
+            "fp32_flops_per_s": self.fp32_flops_per_s,
+            "bf16_flops_per_s": self.bf16_flops_per_s,
+            "native_bf16": self.native_bf16,
+        }
+
+
+def decide(fp32_flops_per_s: float, bf16_flops_per_s: float, native_bf16: bool) -> PrecisionChoice:
+    """The CPU decision from measured rates (module docstring): bf16 when it wins by BF16_MARGIN."""
+    ratio = bf16_flops_per_s / fp32_flops_per_s
+    chosen = BF16 if ratio >= BF16_MARGIN else FP32
+    verdict = "at least" if chosen == BF16 else "below"
+    return PrecisionChoice(
+        precision=chosen,
+        requested=AUTO,
+        reason=f"probe: bf16 autocast ran the model's products at {ratio:.2f}x fp32, {verdict} {BF16_MARGIN}x",
+        fp32_flops_per_s=fp32_flops_per_s,
+        bf16_flops_per_s=bf16_flops_per_s,
+        native_bf16=native_bf16,
+    )
+
+
+def choose_precision(
+    requested: str | None, accelerator: str, model: torch.nn.Module, rows: int
+) -> PrecisionChoice:
+    """The precision to train `model` in: `requested` itself unless it is "auto" (or None); on a CUDA GPU
+    bf16-mixed where supported; on a CPU the probe's decision at `rows` tokens per batch."""
+    if requested not in (None, AUTO):
+        return PrecisionChoice(precision=requested, requested=requested, reason="as requested")
+    if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
+        gpu_bf16 = torch.cuda.is_bf16_supported()
+        return PrecisionChoice(
+            precision=BF16 if gpu_bf16 else FP32,
+            requested=AUTO,
+            reason=f"CUDA GPU {'with' if gpu_bf16 else 'without'} bf16",
+        )
+    return decide(*probe_rates(model, rows), native_bf16=cpu_has_native_bf16())
+
+
+def probe_rates(model: torch.nn.Module, rows: int, budget_s: float = PROBE_BUDGET_S) -> tuple[float, float]:
+    """The fp32 and bf16-autocast rates of `model`'s linear maps at `rows` rows, each the harmonic mean
+    over the distinct shapes (the rate of a pass that runs each once), within about `budget_s`."""
+    shapes = linear_shapes(model, head=False)  # with the loss gathered, the head sees a few rows
+    rates = []
+    for dtype, autocast in ((torch.float32, False), (torch.bfloat16, True)):
+        _, measured = best_rate(shapes, rows, dtype, budget_s / 2, autocast=autocast)
+        rates.append(len(measured) / sum(1 / m.flops_per_s for m in measured))
+    return rates[0], rates[1]

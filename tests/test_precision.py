@@ -1,0 +1,66 @@
+"""`precision: auto`: the decision from measured rates (injected here: no timing in tests), requests
+that need no probe, and the bounded matmul probe's bookkeeping."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmark.lift import precision
+from benchmark.lift.lm.loading import load_causal_lm
+from benchmark.lift.lm.matmul_rate import linear_shapes, matmul_rate
+from benchmark.lift.precision import BF16, BF16_MARGIN, FP32, choose_precision, decide
+
+
+@pytest.mark.parametrize(
+    ("fp32", "bf16", "chosen"),
+    [
+        (76e9, 1.2e9, FP32),  # no native bf16: 60x slower
+        (100e9, 100e9 * BF16_MARGIN * 0.99, FP32),  # faster, but not by the margin
+        (100e9, 100e9 * BF16_MARGIN, BF16),
+        (90e9, 200e9, BF16),  # AVX-512 bf16
+    ],
+)
+def test_decision_follows_the_measured_rates(fp32: float, bf16: float, chosen: str) -> None:
+    choice = decide(fp32, bf16, native_bf16=True)
+    assert choice.precision == chosen and choice.requested == "auto"
+    record = choice.record()
+    assert record["fp32_flops_per_s"] == fp32 and record["bf16_flops_per_s"] == bf16
+    assert f"{bf16 / fp32:.2f}x fp32" in record["reason"]
+
+
+def test_auto_on_cpu_probes_the_model_and_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_causal_lm("tiny-llama").model
+    seen = {}
+
+    def fake_probe(probed: torch.nn.Module, rows: int) -> tuple[float, float]:
+        seen.update(model=probed, rows=rows)
+        return 50e9, 150e9
+
+    monkeypatch.setattr(precision, "probe_rates", fake_probe)
+    for requested in ("auto", None):
+        choice = choose_precision(requested, "cpu", model, rows=96)
+        assert choice.precision == BF16 and seen == {"model": model, "rows": 96}
+        assert choice.bf16_flops_per_s == 150e9 and isinstance(choice.native_bf16, bool)
+
+
+def test_an_explicit_precision_is_kept_without_a_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(precision, "probe_rates", lambda *args: pytest.fail("probed"))
+    choice = choose_precision("32-true", "cpu", torch.nn.Linear(2, 2), rows=4)
+    assert choice.precision == "32-true" and choice.reason == "as requested"
+
+
+def test_probe_rates_are_positive_and_reported_at_the_rows_reached() -> None:
+    rate = matmul_rate(64, 32, 48, torch.float32, budget_s=5.0)
+    assert rate.flops_per_s > 0 and (rate.inner, rate.outer, rate.dtype) == (32, 48, "float32")
+    assert rate.reached_rows and rate.rows == 64
+    # no budget at all: one size (the first), reported as not reaching the rows asked for
+    starved = matmul_rate(4096, 32, 48, torch.bfloat16, budget_s=0.0, autocast=True)
+    assert starved.rows == 2 and not starved.reached_rows and starved.dtype == "bfloat16"
+
+
+def test_linear_shapes_are_the_models_own_with_or_without_the_head() -> None:
+    lm = load_causal_lm("tiny-gpt2")
+    vocab = len(lm.tokenizer)
+    assert set(linear_shapes(lm.model)) == {(64, 192), (64, 64), (64, 128), (128, 64), (64, vocab)}
+    assert (64, vocab) not in linear_shapes(lm.model, head=False)
