@@ -11,10 +11,12 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from benchmark.core.methods import INVALID_CLASS, FitData, make_method, method_entries
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.execute import execute_run
+from benchmark.lift import precision
 from benchmark.lift.serialization import get_serializer
 from tasks.errors import LiftbenchError
 from tasks.registry import load_task
@@ -37,7 +39,8 @@ def lift(kind: str = "classification", seed: int = 0, **params):
 def trained_copy():
     """tiny-gpt2 fully fine-tuned on the copy task until it answers it, predicting by both modes."""
     task = digit_task()
-    method = lift(finetune="full", lr=3e-3, epochs=12, warmup_steps=2, predict="both")
+    # fp32 as asked, so what it learns does not depend on this machine's bf16 (precision: auto)
+    method = lift(finetune="full", lr=3e-3, epochs=12, warmup_steps=2, predict="both", precision="32-true")
     info = method.fit(fit_data(task))
     return task, method, info
 
@@ -64,6 +67,7 @@ def test_fine_tuning_learns_the_task(trained_copy) -> None:
     assert history[info.extra["best_epoch"] - 1]["val_accuracy"] == max(h["val_accuracy"] for h in history)
     assert info.extra["trainable_parameters"] == info.extra["total_parameters"]
     assert info.extra["precision"] == "32-true"
+    assert info.extra["precision_choice"]["reason"] == "as requested"
     assert info.extra["samples_seen"] == 12 * 40 and info.extra["tokens_seen"] > 12 * 40 * 10
     assert info.extra["train_samples_per_s"] > 0 and info.extra["val_predict_samples_per_s"] > 0
     assert info.extra["model_id"] == "tiny-gpt2" and info.extra["model_revision"]
@@ -133,6 +137,27 @@ def test_the_same_seed_gives_the_same_predictions() -> None:
         probas.append(method.predict(task.X.iloc[50:]).proba)
     np.testing.assert_array_equal(probas[0], probas[1])
     assert not np.array_equal(probas[0], probas[2])
+
+
+@pytest.mark.parametrize(("rates", "chosen"), [((50e9, 150e9), "bf16-mixed"), ((76e9, 1.2e9), "32-true")])
+def test_auto_precision_trains_in_what_the_probe_measured_faster(
+    monkeypatch: pytest.MonkeyPatch, rates: tuple[float, float], chosen: str
+) -> None:
+    """The probe's rates are injected: the decision, the training and the record follow them."""
+    probed = []
+
+    def probe(model: torch.nn.Module, rows: int) -> tuple[float, float]:
+        probed.append(rows)
+        return rates
+
+    monkeypatch.setattr(precision, "probe_rates", probe)
+    method = lift(model="tiny-llama", epochs=1, accelerator="cpu")
+    info = method.fit(fit_data(digit_task()))
+    assert len(probed) == 1 and probed[0] % 8 == 0  # a batch of 8 of the longest rows
+    assert info.extra["precision"] == chosen
+    record = info.extra["precision_choice"]
+    assert record["precision"] == chosen and record["requested"] == "auto"
+    assert (record["fp32_flops_per_s"], record["bf16_flops_per_s"]) == rates
 
 
 def test_bf16_training_is_recorded_and_predicts() -> None:

@@ -46,8 +46,9 @@ from benchmark.core.metrics import METRIC_DIRECTIONS, compute_metrics
 from benchmark.lift.data import LiftDataModule
 from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
 from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
-from benchmark.lift.module import prepare_for_finetuning, quiet_lightning, resolved_precision, train_lift
+from benchmark.lift.module import prepare_for_finetuning, quiet_lightning, train_lift
 from benchmark.lift.params import ANSWER_MARGIN_TOKENS, PRETEXT_MODES, LiftParams
+from benchmark.lift.precision import FP32, PrecisionChoice, choose_precision
 from benchmark.lift.serialization import Serializer, get_serializer, serialize_rows
 from benchmark.lift.serialization.accounting import check_fits_context, prompt_hash
 from benchmark.lift.two_stage import train_pretext_stage
@@ -66,7 +67,8 @@ class LiftMethod:
         self._lm: LoadedLM | None = None
         self._serializer: Serializer | None = None
         self._task_name = ""
-        self._precision = "32-true"
+        self._precision = FP32
+        self._precision_choice = PrecisionChoice(precision=FP32, requested="auto", reason="not fitted")
         self._max_new_tokens = 1
         self._fallback_mean = 0.0
         self._fallback_std = 0.0
@@ -98,7 +100,8 @@ class LiftMethod:
         if p.two_stage != "none":
             extra["two_stage"] = {"mode": p.two_stage}
         if p.two_stage in PRETEXT_MODES:
-            stage = train_pretext_stage(model, lm, self._serializer, data.task, p, data.seed)
+            chosen = dataclasses.replace(p, precision=self._precision)  # stage 1 in the precision chosen
+            stage = train_pretext_stage(model, lm, self._serializer, data.task, chosen, data.seed)
             model.to(stage.device)
             extra["two_stage"].update(stage.record())
         if p.finetune == "none" or p.two_stage == "bl":
@@ -169,7 +172,12 @@ class LiftMethod:
             lm.model, p.finetune, p.lora(), p.gradient_checkpointing
         )
         self._lm = dataclasses.replace(lm, model=model)
-        self._precision = resolved_precision(p.trainer()) if p.finetune != "none" else "32-true"
+        if p.finetune == "none":
+            choice = PrecisionChoice(precision=FP32, requested=str(p.precision), reason="nothing trains")
+        else:  # the probe's rows: a batch of the longest rows
+            rows = p.batch_size * max(datamodule.lengths)
+            choice = choose_precision(p.precision, p.accelerator, model, rows)
+        self._precision, self._precision_choice = choice.precision, choice
         self._val_rows, self._val_seconds = 0, 0.0
         return datamodule, lm
 
@@ -190,6 +198,7 @@ class LiftMethod:
             "max_new_tokens": self._max_new_tokens,
             "select_metric": p.metric,
             "select_direction": METRIC_DIRECTIONS[p.metric],
+            "precision_choice": self._precision_choice.record(),
         }
 
     def _train(self, model: torch.nn.Module, datamodule: LiftDataModule, evaluate: Any) -> dict[str, Any]:
@@ -201,7 +210,7 @@ class LiftMethod:
             evaluate=evaluate,
             direction=METRIC_DIRECTIONS[p.metric],
             optimizer=p.optimizer(),
-            trainer_settings=p.trainer(),
+            trainer_settings=dataclasses.replace(p.trainer(), precision=self._precision),
             patience=p.early_stopping_patience,
             gather_loss_positions=p.gather_loss_positions,
         )

@@ -226,8 +226,10 @@ class LiftModule(pl.LightningModule):
 
 
 def resolved_precision(settings: TrainerSettings) -> str:
-    """The Trainer precision: the setting, or "bf16-mixed" on a CUDA GPU that supports it, else "32-true"."""
-    if settings.precision is not None:
+    """The Trainer precision: the setting, or (None, "auto") "bf16-mixed" on a CUDA GPU that supports it,
+    else "32-true". A LIFT run resolves "auto" before training, by measurement on a CPU
+    (`benchmark.lift.precision`); this is the rule for callers that give settings directly."""
+    if settings.precision not in (None, "auto"):
         return settings.precision
     on_gpu = settings.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
     return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"

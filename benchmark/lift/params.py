@@ -69,8 +69,9 @@ ANSWER_MARGIN_TOKENS = 4  # generated beyond the longest known completion, for l
 @dataclass(frozen=True)
 class LiftParams:
     """The `lift` parameters, checked. `predict=None` is "score" for classification and "generate" for
-    regression; `select_metric=None` is "accuracy" or "rae"; `precision=None` is "32-true" on CPU and
-    "bf16-mixed" on a GPU with bf16."""
+    regression; `select_metric=None` is "accuracy" or "rae"; `precision="auto"` (or None) is "bf16-mixed"
+    on a GPU with bf16 and, on a CPU, bf16 only where a short probe measures it faster on the model's
+    own products (`benchmark.lift.precision`; the choice and both rates are recorded)."""
 
     kind: str
     model: str = BUNDLED_MODEL_ID
@@ -91,7 +92,7 @@ class LiftParams:
     schedule: str = "linear"
     weight_decay: float = 0.01
     max_grad_norm: float | None = 1.0
-    precision: str | None = None
+    precision: str | None = "auto"
     gradient_checkpointing: bool = False
     gather_loss_positions: bool = True
     predict: str | None = None
