@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from benchmark.bench.measure import peak_of, square_readings
-from benchmark.bench.training import GPT2_SMALL_RANDOM, TrainingCase
+from benchmark.bench.training import TrainingCase
 from benchmark.harness import provenance
 from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
 from benchmark.lift.lm.matmul_rate import cpu_has_native_bf16
@@ -45,17 +45,16 @@ class BenchPlan:
     predict_rounds: int
     tokenizer: str  # "bundled" (SmolLM2's) or "tiny"
     token_tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    suite_filter: str = "task=iris,method!=lift"
+    suite_filter: str = "task=iris,method!=lift,split_seed=0"
 
 
 FULL = BenchPlan(
     peak_size=2048,
     peak_budget_s=1.5,
     training=(
-        TrainingCase(BUNDLED_MODEL_ID, "lora", batch_size=8, warmup_steps=2, timed_steps=6),
-        TrainingCase(BUNDLED_MODEL_ID, "full", batch_size=8, warmup_steps=2, timed_steps=3),
-        TrainingCase(GPT2_SMALL_RANDOM, "lora", batch_size=8, warmup_steps=2, timed_steps=5),
-        TrainingCase(GPT2_SMALL_RANDOM, "full", batch_size=8, warmup_steps=2, timed_steps=3),
+        # SmolLM2 only (issue 13's goals): the bench must finish in 5 minutes on a slow machine
+        TrainingCase(BUNDLED_MODEL_ID, "lora", batch_size=8, warmup_steps=2, timed_steps=4),
+        TrainingCase(BUNDLED_MODEL_ID, "full", batch_size=8, warmup_steps=1, timed_steps=3),
     ),
     predict_model=BUNDLED_MODEL_ID,
     predict_task="iris",
@@ -70,8 +69,8 @@ QUICK = BenchPlan(
     peak_size=256,
     peak_budget_s=0.1,
     training=(
-        TrainingCase("tiny-gpt2", "lora", batch_size=4, warmup_steps=1, timed_steps=2),
-        TrainingCase("tiny-gpt2", "full", batch_size=4, warmup_steps=1, timed_steps=2),
+        TrainingCase("tiny-gpt2", "lora", batch_size=4, warmup_steps=1, timed_steps=2, rounds=1),
+        TrainingCase("tiny-gpt2", "full", batch_size=4, warmup_steps=1, timed_steps=2, rounds=1),
     ),
     predict_model="tiny-gpt2",
     predict_task="iris",
