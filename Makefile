@@ -42,8 +42,11 @@ $(STAMP): pyproject.toml Makefile
 WANDB   ?=
 STORE   ?= results/liftbench.sqlite
 
-run: setup ## Run the default suite (resumes what is stored), print the results table and the store.
-	$(VENV)/bin/liftbench run --suite default --store $(STORE) $(if $(WANDB),--wandb $(WANDB))
+# Runs in JOBS processes of one thread each (LIFT's runs start first): two cores, two processes.
+JOBS    ?= 2
+
+run: setup ## Run the default suite in JOBS processes (resumes what is stored), print the results table and the store.
+	$(VENV)/bin/liftbench run --suite default --store $(STORE) --jobs $(JOBS) $(if $(WANDB),--wandb $(WANDB))
 
 REPORT  ?= results/report
 STUDIES ?= study-accuracy study-boundaries study-sample-complexity study-robustness study-calibration study-context study-pretraining

@@ -21,7 +21,7 @@ from benchmark.core.rows import task_params_for
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.checks import check_runs
 from benchmark.harness.execute import execute_run
-from benchmark.harness.runner import run_suite
+from benchmark.harness.runner import longest_first, run_suite
 from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 
@@ -310,3 +310,19 @@ def test_only_global_rank_zero_writes_results(
 def test_unknown_launcher_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(LiftbenchError, match="unknown launcher 'slurm'"):
         run_suite([], ResultStore(tmp_path / "s.sqlite"), launcher="slurm")
+
+
+def test_a_pool_starts_the_language_model_runs_first() -> None:
+    """LIFT runs take minutes and baselines seconds: started last, they would leave a process idle."""
+    runs = [
+        RunSpec(task="iris", method="majority"),
+        RunSpec(task="iris", method="lift", model="tiny-gpt2"),
+        RunSpec(task="iris", method="logreg"),
+        RunSpec(task="wine", method="lift", model="tiny-gpt2"),
+    ]
+    assert [(r.task, r.method) for r in longest_first(runs)] == [
+        ("iris", "lift"),
+        ("wine", "lift"),
+        ("iris", "majority"),
+        ("iris", "logreg"),
+    ]

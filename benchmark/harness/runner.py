@@ -4,7 +4,9 @@ Evaluation-set predictions are stored with the test predictions as splits `eval:
 
 A run whose hash is already stored (status ok) is skipped, so a suite can be stopped at any moment
 and resumed with nothing lost and nothing done twice. Runs are executed in this process or in a pool
-of worker processes (`jobs > 1`); only this process writes to the store and to W&B.
+of worker processes (`jobs > 1`); only this process writes to the store and to W&B. A pool starts
+the runs of language-model methods first (`longest_first`): they take minutes where a classical
+baseline takes seconds, so started last they would leave the other processes idle at the end.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.execute import RunResult, execute_run
 from benchmark.harness.launchers.ray_launcher import run_with_ray
@@ -113,12 +116,25 @@ def is_global_rank_zero() -> bool:
     return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
 
 
+def longest_first(todo: Sequence[RunSpec]) -> list[RunSpec]:
+    """The runs of methods that need a language model (transformers) first, each group in suite order."""
+    entries = method_entries()
+
+    def needs_lm(spec: RunSpec) -> bool:
+        entry = entries.get(spec.method)
+        return entry is not None and "transformers" in entry.requires
+
+    return sorted(todo, key=lambda spec: not needs_lm(spec))
+
+
 def _run_in_pool(
-    todo: Iterable[RunSpec], suite: str | None, jobs: int, record: Callable[[RunResult], None]
+    todo: Sequence[RunSpec], suite: str | None, jobs: int, record: Callable[[RunResult], None]
 ) -> None:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
-        pending: set[Future[RunResult]] = {pool.submit(execute_run, spec, suite) for spec in todo}
+        pending: set[Future[RunResult]] = {
+            pool.submit(execute_run, spec, suite) for spec in longest_first(todo)
+        }
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
