@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.core.methods import method_entries
+from benchmark.core.metrics import roc_auc
 from benchmark.core.rows import prepare_rows
 from benchmark.core.runspec import canonical_json
 from benchmark.harness.store import ResultStore
@@ -90,10 +91,28 @@ def load_runs(store: ResultStore) -> pd.DataFrame:
             [v if isinstance(v, str) else None for v in out[column]], index=out.index, dtype=object
         )
     out = pd.concat([out, frame[metric_columns]], axis=1)[columns + metric_columns]
+    out = with_auc_from_predictions(store, out)
     # One fit, one row: runs that differ only in their evaluation sets are the same experiment.
     out = out.assign(fit=fits, n_evaluations=out["evaluations"].map(len))
     out = out.sort_values("n_evaluations", ascending=False, kind="stable").drop_duplicates("fit")
     return out.sort_index().drop(columns=["fit", "n_evaluations"]).reset_index(drop=True)
+
+
+def with_auc_from_predictions(store: ResultStore, runs: pd.DataFrame) -> pd.DataFrame:
+    """`runs` with `metric.auc` computed from the stored test probabilities of the classification runs
+    that were stored before AUC was a metric (a run without probabilities keeps no AUC)."""
+    column = "metric.auc"
+    out = runs.copy()
+    if column not in out.columns:
+        out[column] = np.nan
+    lacking = out.index[(out["kind"] == "classification") & out[column].isna()]
+    for index in lacking:
+        rows = store.predictions(out.at[index, "run_hash"], split="test")
+        if len(rows) and rows["proba"].notna().all():
+            out.at[index, column] = roc_auc(
+                rows["y_true"].to_numpy(), np.array(rows["proba"].tolist(), dtype=float)
+            )
+    return out if out[column].notna().any() else out.drop(columns=column)
 
 
 def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, Any]:

@@ -332,3 +332,27 @@ def test_paper_table2_has_an_auc_table_for_runs_with_probabilities(tmp_path: Pat
     assert [a.name for a in study.artifacts] == ["table2-accuracy", "table2-auc"]
     auc = (tmp_path / "table2-auc.md").read_text()
     assert "ROC AUC" in auc and "spambase" in auc and "paper" not in auc.split("\n")[2]
+
+
+def test_runs_stored_before_auc_get_it_from_their_stored_probabilities(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "old.sqlite")
+    y_true = np.array([0, 1, 1, 0, 2, 2])
+    proba = np.array(
+        [[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]]
+    )
+    pred = Predictions(y_pred=proba.argmax(axis=1), proba=proba)
+    old_metrics = {k: v for k, v in compute_metrics("classification", y_true, pred, 3).items() if k != "auc"}
+    for method, with_proba in (("logreg", True), ("tree", False)):
+        spec = RunSpec(task="iris", method=method)
+        stored_pred = pred if with_proba else Predictions(y_pred=pred.y_pred)
+        record = RunRecord(
+            run_hash=spec.hash, task=spec.task, method=spec.method, kind="classification", seed=0,
+            split_seed=0, train_size=None, spec=spec.to_dict(),
+            provenance={"split_sizes": {"train": 50}, "task_params": {}, "n_classes": 3},
+            metrics=old_metrics,
+        )  # fmt: skip
+        store.write_run(record, predictions_frame(y_true, stored_pred))
+    runs = load_runs(store).set_index("method")
+    expected = compute_metrics("classification", y_true, pred, 3)["auc"]
+    assert runs.loc["logreg", "metric.auc"] == pytest.approx(expected)
+    assert np.isnan(runs.loc["tree", "metric.auc"])  # no probabilities stored: no AUC
