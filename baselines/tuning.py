@@ -22,6 +22,7 @@ dropped from the search) and `scale` (standardize numeric features).
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -183,6 +184,20 @@ class TunedBaseline(ABC):
         self.preprocessor_: TabularPreprocessor | None = None
         self.estimator_: Any = None
 
+    def effective_params(self) -> dict[str, Any]:
+        """What this baseline runs with: the grid searched, the fixed parameters, scaling, and the base
+        estimator's own settings (a changed recipe or library default changes the experiment)."""
+        base = self.recipe.estimator()
+        return {
+            "grid": self.grid,
+            "params": self.fixed,
+            "scale": self.scale,
+            "estimator": type(base).__name__,
+            "estimator_params": {
+                key: _json_safe(value) for key, value in base.get_params(deep=False).items()
+            },
+        }
+
     def fit(self, data: FitData) -> FitInfo:
         self.preprocessor_ = TabularPreprocessor(data.task.feature_types, scale=self.scale)
         self.preprocessor_.fit(data.X_train)
@@ -256,11 +271,20 @@ def register_baselines(recipes: Mapping[type[TunedBaseline], Mapping[str, Recipe
                 kinds=tuple(by_kind),
                 requires=tuple(dict.fromkeys(m for _, recipe in by_kind.values() for m in recipe.requires)),
                 defaults=BASELINE_DEFAULTS,
+                resolve=functools.partial(_resolve_baseline, name, by_kind),
                 description="; ".join(
                     f"{kind}: {recipe.description}" for kind, (_, recipe) in by_kind.items()
                 ),
             )
         )
+
+
+def _resolve_baseline(
+    name: str, by_kind: Mapping[str, tuple[type[TunedBaseline], Recipe]], kind: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The `MethodEntry` resolver: the settings the baseline runs with (`TunedBaseline.effective_params`)."""
+    cls, recipe = by_kind[kind]
+    return cls(name, recipe, **params).effective_params()
 
 
 def _make_baseline(
@@ -279,6 +303,19 @@ def _make_baseline(
     del seed
     cls, recipe = by_kind[kind]
     return cls(name, recipe, grid=grid, params=params, scale=scale)
+
+
+def _json_safe(value: Any) -> Any:
+    """An estimator parameter as JSON: plain values as they are, tuples as lists, objects (and NaN) by repr."""
+    if (
+        value is None
+        or isinstance(value, bool | int | str)
+        or (isinstance(value, float) and math.isfinite(value))
+    ):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return repr(value)
 
 
 def _as_mapping(value: Any, where: str) -> Mapping[str, Any]:

@@ -269,7 +269,7 @@ def test_results_commands(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
     assert main(["results", "list", "--store", str(store), "--task", "iris"]) == 0
     listing = capsys.readouterr().out
     assert "3 runs in" in listing and "accuracy=" in listing
-    run_hash = listing.split()[0]
+    run_hash = listing.splitlines()[1].split()[0]  # the first run under the first experiment
     assert main(["results", "show", run_hash, "--store", str(store)]) == 0
     shown = capsys.readouterr().out
     assert run_hash in shown and "split_hash" in shown and "y_pred" in shown

@@ -423,3 +423,92 @@ def test_store_is_in_wal_mode(tmp_path: Path) -> None:
     ResultStore(tmp_path / "s.sqlite").close()
     with sqlite3.connect(tmp_path / "s.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# The schema of version 1 (liftbench before effective configurations), verbatim.
+_V1_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE runs (
+        run_hash TEXT PRIMARY KEY,
+        suite TEXT,
+        task TEXT NOT NULL,
+        method TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('classification', 'regression')),
+        seed INTEGER NOT NULL,
+        split_seed INTEGER,
+        train_size INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+        spec_json TEXT NOT NULL,
+        provenance_json TEXT NOT NULL,
+        metrics_json TEXT NOT NULL,
+        error TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE predictions (
+        run_hash TEXT NOT NULL REFERENCES runs (run_hash) ON DELETE CASCADE,
+        row_index INTEGER NOT NULL,
+        split TEXT NOT NULL,
+        y_true REAL CHECK (y_true IS NOT NULL OR split != 'test'),
+        y_pred REAL NOT NULL,
+        invalid INTEGER NOT NULL CHECK (invalid IN (0, 1)),
+        proba_json TEXT,
+        std REAL,
+        raw TEXT,
+        PRIMARY KEY (run_hash, split, row_index)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX runs_task_method ON runs (task, method)",
+    "CREATE INDEX runs_method ON runs (method)",
+    "CREATE INDEX runs_suite ON runs (suite)",
+    "CREATE INDEX runs_status ON runs (status)",
+)
+
+
+def test_a_version_1_store_is_migrated_and_read(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as conn:
+        for statement in _V1_SCHEMA:
+            conn.execute(statement)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute(
+            "INSERT INTO runs VALUES ('old1', 'smoke', 'iris', 'logreg', 'classification', 0, 0, NULL, 'ok',"
+            ' \'{"task": "iris", "method": "logreg"}\', \'{"git": {"commit": "abc"}}\','
+            " '{\"accuracy\": 0.9}', NULL, '2026-01-01T00:00:00.000+00:00')"
+        )
+        conn.executemany(
+            "INSERT INTO predictions VALUES ('old1', ?, 'test', ?, ?, 0, NULL, NULL, NULL)",
+            [(0, 1, 1), (1, 2, 2)],
+        )
+    store = ResultStore(path)
+    record = store.get_run("old1")
+    assert record.metrics == {"accuracy": 0.9} and record.provenance == {"git": {"commit": "abc"}}
+    assert record.config == {} and record.config_hash is None and record.superseded_by is None
+    assert store.predictions("old1")["y_pred"].tolist() == [1, 2]
+    assert store.stored_configs(["old1"]) == {"old1": ("ok", None)}
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
+    # The migrated store takes new results, and keeps the old one as superseded.
+    new, frame, *_ = _classification_run("old1")
+    new.config, new.config_hash = {"method": "logreg"}, "f00d"
+    store.write_run(new, frame, supersede=True)
+    assert list(store.runs()["run_hash"]) == ["old1"]
+    assert store.get_run("old1").config_hash == "f00d"
+    (kept,) = store.superseded("old1")
+    assert kept.run_hash == "old1~1" and kept.metrics == {"accuracy": 0.9}
+    assert store.predictions("old1~1")["y_pred"].tolist() == [1, 2]
+
+
+def test_superseded_results_are_kept_apart_from_current_ones(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "s.sqlite")
+    for accuracy in (0.5, 0.6, 0.7):
+        record, frame, *_ = _classification_run("r", accuracy=accuracy)
+        store.write_run(record, frame, supersede=True)
+    current = store.runs()
+    assert list(current["run_hash"]) == ["r"] and list(current["metric.accuracy"]) == [0.7]
+    assert list(store.compare("accuracy")["count"]) == [1]
+    every = store.runs(include_superseded=True).set_index("run_hash")
+    assert every.loc["r~1", "metric.accuracy"] == 0.5 and every.loc["r~2", "metric.accuracy"] == 0.6
+    assert set(every["superseded_by"].dropna()) == {"r"}
+    assert store.stored_hashes(["r", "r~1"]) == {"r", "r~1"}  # a superseded key stays readable
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("SELECT COUNT(*) FROM predictions").fetchone() == (15,)

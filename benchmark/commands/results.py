@@ -8,6 +8,10 @@ from pathlib import Path
 import click
 
 from benchmark.commands.results_table import compare_table, echo_table
+from benchmark.core.metrics import HEADLINE_METRIC
+from benchmark.core.runspec import RunSpec
+from benchmark.harness import provenance
+from benchmark.harness.effective import differences
 from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
 from tasks.errors import LiftbenchError
 
@@ -51,26 +55,29 @@ def group() -> None:
 @group.command(name="list")
 @_store_option
 @_filter_options
-def list_runs(store_path: Path, suite: str | None, task: str | None, method: str | None) -> None:
-    """One line per stored run: hash, status, task, method, seeds, headline metric."""
+@click.option("--superseded", is_flag=True, help="Also list results kept after their run was redone.")
+def list_runs(
+    store_path: Path, suite: str | None, task: str | None, method: str | None, superseded: bool
+) -> None:
+    """One line per stored run, grouped by experiment: hash, status, seeds, headline metric."""
     store = _open(store_path)
-    runs = store.runs(**_filters(suite, task, method))
-    for _, row in runs.iterrows():
-        metric = "metric.accuracy" if row["kind"] == "classification" else "metric.rae"
-        value = row.get(metric)
-        shown = (
-            f"{metric.removeprefix('metric.')}={value:.4f}"
-            if row["status"] == "ok" and value == value
-            else row["status"]
-        )
-        size = (
-            "all"
-            if row["train_size"] != row["train_size"] or row["train_size"] is None
-            else int(row["train_size"])
-        )
-        click.echo(
-            f"{row['run_hash']}  {row['task']:<24} {row['method']:<10} seed={row['seed']} split={row['split_seed']} n={size}  {shown}"
-        )
+    runs = store.runs(include_superseded=superseded, with_json=True, **_filters(suite, task, method))
+    specs = [RunSpec.from_dict(json.loads(text)) for text in runs["spec_json"]]
+    runs = runs.assign(
+        experiment=[s.experiment_label() for s in specs], configuration=[s.method_label() for s in specs]
+    )
+    for (experiment, configuration), group in runs.groupby(["experiment", "configuration"], sort=True):
+        click.echo(f"{experiment} | {configuration}")
+        for _, row in group.sort_values(["split_seed", "seed", "created_at"]).iterrows():
+            metric = f"metric.{HEADLINE_METRIC[row['kind']]}"
+            value = row.get(metric)
+            shown = (
+                f"{metric.removeprefix('metric.')}={value:.4f}"
+                if row["status"] == "ok" and value == value
+                else row["status"]
+            )
+            mark = f"  superseded by {row['superseded_by']}" if row["superseded_by"] else ""
+            click.echo(f"  {row['run_hash']}  split={row['split_seed']} seed={row['seed']}  {shown}{mark}")
     click.echo(f"{len(runs)} runs in {store.path}")
 
 
@@ -81,15 +88,38 @@ def list_runs(store_path: Path, suite: str | None, task: str | None, method: str
     "--predictions", "n_predictions", type=int, default=5, show_default=True, help="Prediction rows to print."
 )
 def show_run(run_hash: str, store_path: Path, n_predictions: int) -> None:
-    """Everything stored about one run: spec, metrics, provenance, first predictions."""
+    """Everything stored about one run: spec, effective configuration, metrics, provenance, predictions.
+
+    Also what differs from the results it superseded, and where the code and libraries running now
+    differ from the ones that produced it (shown, never a reason to rerun).
+    """
     store = _open(store_path)
     record = store.get_run(run_hash)
     click.echo(f"run {record.run_hash} ({record.status}) stored {record.created_at}, suite {record.suite}")
+    if record.superseded_by:
+        click.echo(f"superseded by {record.superseded_by}: not a current result")
     click.echo("spec: " + json.dumps(record.spec, sort_keys=True))
     if record.error:
         click.echo(f"error: {record.error}")
     for name, value in sorted(record.metrics.items()):
         click.echo(f"  {name:<18} {value:.6g}")
+    click.echo(
+        f"effective configuration (hash {record.config_hash}): "
+        + json.dumps(record.config, sort_keys=True, indent=2)
+    )
+    for old in store.superseded(record.run_hash):
+        click.echo(f"supersedes {old.run_hash} (stored {old.created_at}), whose configuration differs in:")
+        for line in differences(old.config, record.config) or [
+            "(nothing recorded: stored before configurations were)"
+        ]:
+            click.echo(f"  {line}")
+    stored_env = {key: record.provenance.get(key, {}) for key in ("versions", "git")}
+    current_env = {key: value for key, value in provenance.environment().items() if key in stored_env}
+    changed = differences(stored_env, current_env)
+    if changed:
+        click.echo("provenance: this code and its libraries differ from the run's (stored -> now):")
+        for line in changed:
+            click.echo(f"  {line}")
     click.echo("provenance: " + json.dumps(record.provenance, sort_keys=True, indent=2, default=str))
     if record.status == "ok" and n_predictions > 0:
         click.echo(store.predictions(run_hash).head(n_predictions).to_string(index=False))
@@ -117,6 +147,6 @@ def export_runs(
 @_store_option
 @_filter_options
 def compare(metric: str, store_path: Path, suite: str | None, task: str | None, method: str | None) -> None:
-    """Tasks x methods: mean±std of a metric over seeds (count of runs in brackets)."""
+    """Experiments x method configurations: mean±std of a metric over seeds (runs and seeds in brackets)."""
     table = compare_table(_open(store_path), metric, **_filters(suite, task, method))
-    echo_table(table, f"test {metric}, mean±std (runs)")
+    echo_table(table, f"test {metric}, mean±std per experiment (runs; split seeds; seeds)")

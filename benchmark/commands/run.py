@@ -14,7 +14,7 @@ from benchmark.core.methods import method_entries
 from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.harness.checks import check_runs
 from benchmark.harness.execute import RunResult
-from benchmark.harness.runner import LAUNCHERS, run_suite
+from benchmark.harness.runner import LAUNCHERS, plan_suite, run_suite
 from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
 from benchmark.harness.suites import filter_runs, load_suite, validate_names
 from benchmark.harness.wandb_mirror import WandbMirror
@@ -72,7 +72,11 @@ from tasks.registry import all_specs
     help="Runs submitted at once (ray; default 2x cluster CPUs).",
 )
 @click.option("--dry-run", is_flag=True, help="List the runs and which are stored; run nothing.")
-@click.option("--force", is_flag=True, help="Rerun and replace runs that are already stored.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rerun runs that are already stored; a stored result is replaced only by a run that succeeds.",
+)
 @click.option(
     "--wandb",
     "wandb_mode",
@@ -98,7 +102,11 @@ def command(
     wandb_project: str,
     wandb_entity: str | None,
 ) -> None:
-    """Run a benchmark suite; stored runs are skipped, so an interrupted suite resumes."""
+    """Run a benchmark suite; stored runs are skipped, so an interrupted suite resumes.
+
+    Exit status: 0 when every run succeeded, 1 when a run failed or was lost, 2 for a user error
+    (nothing is run), 130 when interrupted.
+    """
     suite = load_suite(suite_ref)
     validate_names(suite, [s.name for s in all_specs()], method_entries())
     runs = suite.expand()
@@ -106,33 +114,45 @@ def command(
         runs = filter_runs(runs, filter_expr)
     runs = check_runs(runs, where=f"suite file {suite.path}")
     store = ResultStore(store_path)
-    stored = store.stored_hashes([r.hash for r in runs], status="ok")
     if dry_run:
+        plan = plan_suite(runs, store, force)
+        todo = {spec.hash for spec in plan.todo}
         for spec in runs:
-            click.echo(f"{'stored ' if spec.hash in stored else 'to run '} {spec.hash}  {spec.label()}")
+            state = "changed" if spec.hash in plan.changed else "to run " if spec.hash in todo else "stored "
+            click.echo(f"{state} {spec.hash}  {spec.label()}")
         click.echo(
-            f"{len(runs)} runs in suite {suite.name}: {len(stored)} stored, {len(runs) - len(stored)} to run (store {store.path})"
+            f"{len(runs)} runs in suite {suite.name}: {plan.skipped} stored, {len(todo)} to run"
+            f" ({len(plan.changed)} of them stored with another configuration) (store {store.path})"
         )
         return
     # W&B's local files live beside the store unless WANDB_DIR says otherwise.
     wandb_dir = None if os.environ.get("WANDB_DIR") else store.path.parent / "wandb"
     mirror = WandbMirror(wandb_mode, project=wandb_project, entity=wandb_entity, dir=wandb_dir)
-    click.echo(
-        f"suite {suite.name}: {len(runs)} runs, {0 if force else len(stored)} already stored; "
-        f"store {store.path}; W&B {mirror.mode}",
-        err=True,
-    )
-    bar = tqdm(
-        total=len(runs) - (0 if force else len(stored)), unit="run", file=sys.stderr, dynamic_ncols=True
-    )
+    click.echo(f"suite {suite.name}: {len(runs)} runs; store {store.path}; W&B {mirror.mode}", err=True)
+    bar = tqdm(unit="run", file=sys.stderr, dynamic_ncols=True)
 
     def on_done(result: RunResult, finished: int, to_do: int) -> None:
+        bar.total = to_do
         bar.update(1)
         bar.write(_run_line(result), file=sys.stderr)
 
+    ray_options = {
+        "address": address,
+        "num_cpus": num_cpus,
+        "num_gpus": num_gpus,
+        "max_in_flight": max_in_flight,
+    }
     try:
         summary = run_suite(
-            runs, store, suite=suite.name, jobs=jobs, force=force, mirror=mirror, on_done=on_done
+            runs,
+            store,
+            suite=suite.name,
+            jobs=jobs,
+            force=force,
+            mirror=mirror,
+            on_done=on_done,
+            launcher=launcher,
+            ray_options=ray_options,
         )
     finally:
         bar.close()
@@ -140,8 +160,9 @@ def command(
     echo_suite_tables(store, [r.hash for r in runs])
     failed = summary.failed
     click.echo(
-        f"\n{len(summary.done)} runs done ({len(failed)} failed), {summary.skipped} were already stored."
-        f" Results: {store.path}"
+        f"\n{len(summary.done)} runs done ({len(failed)} failed), {summary.skipped} were already stored"
+        f" with the same configuration, {summary.redone} redone because their stored configuration"
+        f" differs from what this code runs (old results kept as superseded). Results: {store.path}"
         + (
             f"; W&B {mirror.mode} runs under {(mirror.dir or Path('.')) / 'wandb'}"
             if mirror.mode != "disabled"
@@ -152,6 +173,10 @@ def command(
         click.echo("failed runs (see `liftbench results show HASH`):", err=True)
         for result in failed:
             click.echo(f"  {result.record.run_hash}  {result.spec.label()}: {result.record.error}", err=True)
+    if summary.kept:
+        click.echo(
+            f"{summary.kept} forced reruns failed; their stored ok results are kept (not replaced)", err=True
+        )
     if summary.lost:
         click.echo(
             f"{summary.lost} runs did not come back from the cluster (warnings above); run again to redo them",
@@ -160,6 +185,8 @@ def command(
     if summary.interrupted:
         click.echo("interrupted: the runs above are stored; run the same command again to resume", err=True)
         raise SystemExit(130)
+    if failed or summary.lost:
+        raise click.exceptions.Exit(1)
 
 
 def _run_line(result: RunResult) -> str:

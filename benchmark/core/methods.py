@@ -74,10 +74,17 @@ class Predictions:
 
 @dataclass
 class FitInfo:
-    """What fitting reports: the selected hyper-parameters and anything worth storing."""
+    """What fitting reports: the selected hyper-parameters and anything worth storing.
+
+    `ran_with` is the part of the effective configuration that only fitting knows: what the hardware
+    and the loaded model decided (precision, accelerator, devices, strategy, world size, per-device
+    and global batch, grad accumulation, model id and a checksum of its weights). It is stored in the
+    run's effective configuration, beside the parameters known before fitting.
+    """
 
     selected: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    ran_with: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -97,6 +104,9 @@ class MethodEntry:
     imported only when a method is built, so declaring a method (its kinds, defaults and checks) never
     imports its heavy dependencies. `validate(kind, params)` checks parameters already filled with the
     defaults and raises a LiftbenchError for a bad one; the registry calls it before any run starts.
+    `resolve(kind, params)` returns, from parameters filled with the defaults, every setting the method
+    will run with (defaults it takes from elsewhere, values derived for the task kind), as JSON values:
+    the method's part of a run's effective configuration. Without it, the filled parameters are that.
     """
 
     name: str
@@ -106,6 +116,7 @@ class MethodEntry:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     validate: Callable[[str, Mapping[str, Any]], None] | None = None
+    resolve: Callable[[str, Mapping[str, Any]], Mapping[str, Any]] | None = None
 
     def available(self) -> bool:
         return all(importlib.util.find_spec(m) is not None for m in self.requires)
@@ -130,6 +141,11 @@ class MethodEntry:
             except LiftbenchError as err:
                 raise LiftbenchError(f"{prefix}{err}") from None
         return filled
+
+    def effective(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The settings the method runs with for `params` (checked first; see `resolve`)."""
+        filled = self.check(kind, params)
+        return dict(self.resolve(kind, filled)) if self.resolve is not None else filled
 
     def build(self, kind: str, seed: int, params: Mapping[str, Any] | None = None) -> Method:
         filled = self.check(kind, dict(params or {}))
@@ -181,6 +197,11 @@ def get_method(name: str) -> MethodEntry:
 def make_method(name: str, kind: str, seed: int, params: Mapping[str, Any] | None = None) -> Method:
     """Build a registered method for a task kind; a missing optional dependency is a clear error."""
     return get_method(name).build(kind, seed, params)
+
+
+def resolved_params(name: str, kind: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters method `name` runs with for `params` (`MethodEntry.effective`); nothing is built."""
+    return get_method(name).effective(kind, dict(params or {}))
 
 
 def available_methods(kind: str) -> list[str]:

@@ -323,22 +323,56 @@ class RunSpec:
 
     def label(self) -> str:
         """A short one-line description, e.g. `iris/logreg seed=0 split=1 n=all`."""
-        task = f"{self.task}({self.task_params.short()})" if self.task_params else self.task
-        method = f"{self.method}({self.method_params.short()})" if self.method_params else self.method
-        parts = [f"{task}/{method}", f"seed={self.seed}", f"split={self.split_seed}"]
+        facets = self._facets()
+        parts = [
+            f"{self._task_text()}/{self._method_text()}",
+            f"seed={self.seed}",
+            f"split={self.split_seed}",
+        ]
         parts.append(f"n={'all' if self.train_size is None else self.train_size}")
+        parts.extend(f"{name}={value}" for name, value in facets.items())
+        return " ".join(parts)
+
+    def experiment_label(self) -> str:
+        """The data side of the run, seeds and extra evaluation sets left out (they change no test
+        score): `iris n=20 perturb=feature_noise(scale=0.1)`."""
+        facets = self._facets()
+        parts = [self._task_text()] + ([] if self.train_size is None else [f"n={self.train_size}"])
+        parts.extend(f"{name}={facets[name]}" for name in ("protocol", "perturb") if name in facets)
+        return " ".join(parts)
+
+    def fit_key(self) -> str:
+        """The hash of the fit this run makes: runs that differ only in their evaluation sets share it."""
+        return dataclasses.replace(self, evaluations=()).hash
+
+    def method_label(self) -> str:
+        """The learner side of the run: `lift(epochs=12) ser=lift(decimals=2) model=tiny-gpt2`."""
+        facets = self._facets()
+        return " ".join(
+            [self._method_text()] + [f"{name}={facets[name]}" for name in ("ser", "model") if name in facets]
+        )
+
+    def _task_text(self) -> str:
+        return f"{self.task}({self.task_params.short()})" if self.task_params else self.task
+
+    def _method_text(self) -> str:
+        return f"{self.method}({self.method_params.short()})" if self.method_params else self.method
+
+    def _facets(self) -> dict[str, str]:
+        """The fields beyond task, method, seeds and size that a run sets, in label order."""
+        facets = {}
         if self.split_protocol != "default":
-            parts.append(f"protocol={self.split_protocol}")
+            facets["protocol"] = self.split_protocol
         if self.perturbation is not None:
-            parts.append(f"perturb={self.perturbation.short()}")
+            facets["perturb"] = self.perturbation.short()
         if self.serializer is not None:
             options = f"({self.serializer_options.short()})" if self.serializer_options else ""
-            parts.append(f"ser={self.serializer}{options}")
+            facets["ser"] = f"{self.serializer}{options}"
         if self.model is not None:
-            parts.append(f"model={self.model}")
+            facets["model"] = self.model
         if self.evaluations:
-            parts.append(f"eval={','.join(item.short() for item in self.evaluations)}")
-        return " ".join(parts)
+            facets["eval"] = ",".join(item.short() for item in self.evaluations)
+        return facets
 
 
 def _to_json(value: Any) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from benchmark.core.methods import METHODS, method_entries
 from benchmark.core.rows import load_run_task, perturbation_of, task_params_for
 from benchmark.core.runspec import RunSpec
-from benchmark.harness.execute import method_params_for
+from benchmark.harness.effective import method_params_for
 from tasks.errors import LiftbenchError
 from tasks.evaluation_sets import make_evaluation_set
 from tasks.registry import get_spec, resolve_params

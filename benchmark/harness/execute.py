@@ -13,18 +13,16 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.core.methods import FitData, make_method
+from benchmark.core.methods import FitData, make_method, resolved_params
 from benchmark.core.metrics import compute_metrics
 from benchmark.core.rows import RunRows, rows_for_spec
 from benchmark.core.runspec import RunSpec
 from benchmark.harness import provenance
+from benchmark.harness.effective import RAN_WITH, config_hash, effective_config, method_params_for
 from benchmark.harness.store import RunRecord, predictions_frame
 from tasks.errors import LiftbenchError
 from tasks.evaluation_sets import SPLIT_PREFIX
 from tasks.local_files import task_label
-
-# RunSpec fields that LIFT-style methods take as parameters; baselines do not declare them.
-LM_FIELDS = ("serializer", "serializer_options", "model")
 
 
 @dataclass
@@ -36,16 +34,6 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.record.status == "ok"
-
-
-def method_params_for(spec: RunSpec) -> dict[str, Any]:
-    """The parameters the method is built with: its own, plus the LM fields the spec sets."""
-    params = spec.method_params.to_json()
-    for name in LM_FIELDS:
-        value = getattr(spec, name)
-        if value:
-            params[name] = value.to_json() if hasattr(value, "to_json") else value
-    return params
 
 
 def _record_base(spec: RunSpec, rows: RunRows, suite: str | None) -> dict[str, Any]:
@@ -84,8 +72,13 @@ def execute_run(spec: RunSpec, suite: str | None = None) -> RunResult:
     base = _record_base(spec, rows, suite)
     prov = {**_data_provenance(rows), **provenance.environment()}
     data, split, y_all = rows.data, rows.split, rows.y
+    params = method_params_for(spec)
+    config = effective_config(spec, rows.clean_data, rows.clean_split, params)  # until the method says more
     try:
-        method = make_method(spec.method, data.kind, spec.seed, method_params_for(spec))
+        config = effective_config(
+            spec, rows.clean_data, rows.clean_split, resolved_params(spec.method, data.kind, params)
+        )
+        method = make_method(spec.method, data.kind, spec.seed, params)
         fit_data = FitData(
             task=data,
             X_train=data.X.iloc[split.train],
@@ -114,7 +107,9 @@ def execute_run(spec: RunSpec, suite: str | None = None) -> RunResult:
         raise
     except Exception as err:  # a learner that crashes is a result to record, not a reason to stop the suite
         prov["traceback"] = traceback.format_exc(limit=20)
-        record = RunRecord(**base, status="failed", provenance=prov, error=f"{type(err).__name__}: {err}")
+        record = RunRecord(
+            **base, status="failed", provenance=prov, error=f"{type(err).__name__}: {err}", config=config
+        )
         return RunResult(spec, record, None)
     prov.update(
         fit_seconds=fit_seconds,
@@ -125,6 +120,9 @@ def execute_run(spec: RunSpec, suite: str | None = None) -> RunResult:
     )
     if evaluated:
         prov["evaluations"] = evaluated
-    record = RunRecord(**base, provenance=prov, metrics=metrics)
+    config[RAN_WITH] = info.ran_with
+    record = RunRecord(
+        **base, provenance=prov, metrics=metrics, config=config, config_hash=config_hash(config)
+    )
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return RunResult(spec, record, frame)

@@ -7,6 +7,7 @@ import importlib.metadata
 import os
 import platform
 import resource
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -64,14 +65,18 @@ def git_commit() -> dict[str, Any]:
 
 
 @functools.cache
-def device() -> dict[str, Any]:
-    info: dict[str, Any] = {
+def _machine() -> dict[str, Any]:
+    return {
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor() or None,
         "cpu_count": os.cpu_count(),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }
+
+
+def device() -> dict[str, Any]:
+    """The machine, and the threads torch uses now (torch may be imported after the first run)."""
+    info: dict[str, Any] = {**_machine(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
     if "torch" in sys.modules:
         torch = sys.modules["torch"]
         info["torch_threads"] = torch.get_num_threads()
@@ -95,5 +100,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def executed_by() -> dict[str, Any]:
+    """Where the run executed: host and process, and the Ray node and worker when a Ray worker ran it.
+
+    Ray is read only when this process has already imported and initialised it (a Ray worker has).
+    """
+    where: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        context = ray.get_runtime_context()
+        where["ray"] = {
+            "node_id": context.get_node_id(),
+            "worker_id": context.get_worker_id(),
+            "job_id": context.get_job_id(),
+        }
+    return where
+
+
 def environment() -> dict[str, Any]:
-    return {"versions": library_versions(), "git": git_commit(), "device": device()}
+    return {
+        "versions": library_versions(),
+        "git": git_commit(),
+        "device": device(),
+        "executed_by": executed_by(),
+    }

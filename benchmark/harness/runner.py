@@ -2,11 +2,15 @@
 
 Evaluation-set predictions are stored with the test predictions as splits `eval:<name>`.
 
-A run whose hash is already stored (status ok) is skipped, so a suite can be stopped at any moment
-and resumed with nothing lost and nothing done twice. Runs are executed in this process or in a pool
-of worker processes (`jobs > 1`); only this process writes to the store and to W&B. A pool starts
-the runs of language-model methods first (`longest_first`): they take minutes where a classical
-baseline takes seconds, so started last they would leave the other processes idle at the end.
+A run whose hash is already stored (status ok) with the effective configuration this code would run
+now (`benchmark.harness.effective`) is skipped, so a suite can be stopped at any moment and resumed
+with nothing lost and nothing done twice. A stored run whose configuration differs (a changed method
+default, an edited data file) is done again, and its old result kept as superseded, never pooled with
+the new one. With `force` every run is done again, and a stored ok result is replaced only by a new
+run that succeeds. Runs are executed in this process or in a pool of worker processes (`jobs > 1`);
+only this process writes to the store and to W&B. A pool starts the runs of language-model methods
+first (`longest_first`): they take minutes where a classical baseline takes seconds, so started last
+they would leave the other processes idle at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
+from benchmark.harness.effective import config_hash, planned_config
 from benchmark.harness.execute import RunResult, execute_run
 from benchmark.harness.launchers.ray_launcher import run_with_ray
 from benchmark.harness.store import ResultStore
@@ -31,12 +36,44 @@ LAUNCHERS = ("local", "ray")
 
 
 @dataclass
+class SuitePlan:
+    """Which runs of a suite are done now, and why the others are not."""
+
+    todo: list[RunSpec]
+    skipped: int  # stored ok with the configuration this code would run now
+    stored_ok: set[str]  # hashes of the todo runs that have a stored ok result
+    changed: set[str]  # ...whose stored configuration differs from what would run now: kept as superseded
+
+
+def plan_suite(runs: Sequence[RunSpec], store: ResultStore, force: bool = False) -> SuitePlan:
+    """Compare each run with the store: new, failed and changed runs are done (all of them with `force`).
+
+    A stored ok run is compared by the hash of its effective configuration known before fitting
+    (`planned_config`: parameters after defaults, data checksum, split hash).
+    """
+    stored = store.stored_configs([s.hash for s in runs])
+    todo, stored_ok, changed = [], set(), set()
+    for spec in runs:
+        status, stored_config = stored.get(spec.hash, (None, None))
+        if status == "ok":
+            if stored_config != config_hash(planned_config(spec)):
+                changed.add(spec.hash)
+            elif not force:
+                continue
+            stored_ok.add(spec.hash)
+        todo.append(spec)
+    return SuitePlan(todo, len(runs) - len(todo), stored_ok, changed)
+
+
+@dataclass
 class SuiteSummary:
     total: int
-    skipped: int  # already stored
+    skipped: int  # already stored with the same effective configuration
     done: list[RunResult] = field(default_factory=list)
     interrupted: bool = False
     lost: int = 0  # runs a cluster launcher could not bring back; they run again next time
+    redone: int = 0  # stored results whose effective configuration changed: done again, old kept superseded
+    kept: int = 0  # forced reruns that failed: the stored ok result was kept
 
     @property
     def failed(self) -> list[RunResult]:
@@ -59,7 +96,8 @@ def run_suite(
     launcher: str = "local",
     ray_options: Mapping[str, Any] | None = None,
 ) -> SuiteSummary:
-    """Execute the runs not yet stored (all of them with `force`), storing each as it finishes.
+    """Execute the runs not yet stored as they would run now (all of them with `force`), storing each
+    as it finishes (`plan_suite` decides; the module docstring says what happens to stored results).
 
     `launcher="local"` runs here (`jobs > 1`: a pool of processes); `"ray"` sends each run to a Ray
     cluster (`ray_options`: address, num_cpus, num_gpus, max_in_flight of `run_with_ray`). Either way
@@ -70,16 +108,20 @@ def run_suite(
     if launcher not in LAUNCHERS:
         raise LiftbenchError(f"unknown launcher {launcher!r}; use one of: {', '.join(LAUNCHERS)}")
     writer = is_global_rank_zero()
-    stored = set() if force else store.stored_hashes([s.hash for s in runs], status="ok")
-    todo = [s for s in runs if s.hash not in stored]
-    summary = SuiteSummary(total=len(runs), skipped=len(runs) - len(todo))
+    plan = plan_suite(runs, store, force)
+    todo = plan.todo
+    summary = SuiteSummary(total=len(runs), skipped=plan.skipped, redone=len(plan.changed))
     # W&B's init/finish is mostly waiting on its service process: mirror in one background thread so
     # it overlaps with fitting. The mirror never raises; a W&B failure is a warning.
     mirroring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-mirror") if mirror else None
 
     def record(result: RunResult) -> None:
-        if writer:
-            store.write_run(result.record, result.predictions)
+        run_hash = result.record.run_hash
+        changed = run_hash in plan.changed
+        if not result.ok and run_hash in plan.stored_ok and not changed:
+            summary.kept += 1  # a forced rerun failed: the stored ok result stays
+        elif writer:
+            store.write_run(result.record, result.predictions, supersede=changed)
         if writer and mirroring is not None and result.ok:
             r = result.record
             mirroring.submit(

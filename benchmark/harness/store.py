@@ -2,7 +2,16 @@
 
 A run is keyed by its RunSpec hash. `write_run` stores the run row and all its prediction rows in one
 transaction, so a run is either stored completely or not at all, even when the process is killed
-mid-write; a suite resumes by skipping the hashes already stored.
+mid-write; a suite resumes by skipping the hashes already stored with the same effective
+configuration (`config_hash`, `benchmark.harness.effective`).
+
+A result whose effective configuration no longer matches what the code would run is not deleted when
+its run is done again: `write_run(..., supersede=True)` moves it to the key `<run hash>~<n>` with
+`superseded_by` naming the run hash, so it stays readable (`get_run`, `predictions`) but is never
+read as a current result: `runs`, `compare` and `export` leave superseded runs out unless asked.
+
+The schema carries a version (`meta.schema_version`); a store written by an older liftbench is
+migrated in place when it is opened (`_MIGRATIONS`), a newer one is refused.
 
 Several processes may write to one store at once: the file is in WAL mode, a writer waits up to
 `BUSY_TIMEOUT_S` for the write lock, and every process and thread opens its own connection (an
@@ -40,7 +49,7 @@ from benchmark.core.methods import INVALID_CLASS, Predictions
 from tasks.errors import LiftbenchError, did_you_mean
 from tasks.spec import KINDS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_STORE_PATH = Path("results/liftbench.sqlite")
 BUSY_TIMEOUT_S = 30.0
 STATUSES = ("ok", "failed")
@@ -48,6 +57,7 @@ PROBA_SUM_TOLERANCE = 1e-4  # float32 probabilities of a few classes sum to 1 wi
 RUN_FILTERS = ("run_hash", "suite", "task", "method", "kind", "seed", "split_seed", "train_size", "status")
 REQUIRED_PREDICTION_COLUMNS = ("row_index", "split", "y_true", "y_pred", "invalid")
 PREDICTION_COLUMNS = (*REQUIRED_PREDICTION_COLUMNS, "proba", "std", "raw")
+SUPERSEDED_MARK = "~"  # a superseded result's key: <run hash>~<n>
 STRICT_TARGET_SPLIT = "test"  # the split whose y_true must always be known
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -67,7 +77,10 @@ _SCHEMA = (
         provenance_json TEXT NOT NULL,
         metrics_json TEXT NOT NULL,
         error TEXT,
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        config_hash TEXT,
+        config_json TEXT NOT NULL DEFAULT '{}',
+        superseded_by TEXT
     )""",
     """CREATE TABLE predictions (
         run_hash TEXT NOT NULL REFERENCES runs (run_hash) ON DELETE CASCADE,
@@ -85,10 +98,20 @@ _SCHEMA = (
     "CREATE INDEX runs_method ON runs (method)",
     "CREATE INDEX runs_suite ON runs (suite)",
     "CREATE INDEX runs_status ON runs (status)",
+    "CREATE INDEX runs_superseded_by ON runs (superseded_by)",
 )
+# Steps from each older schema version to the next: version 1 had no effective configuration.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "ALTER TABLE runs ADD COLUMN config_hash TEXT",
+        "ALTER TABLE runs ADD COLUMN config_json TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE runs ADD COLUMN superseded_by TEXT",
+        "CREATE INDEX runs_superseded_by ON runs (superseded_by)",
+    ),
+}
 _RUN_SQL_COLUMNS = (
     "run_hash, suite, task, method, kind, seed, split_seed, train_size, status, "
-    "spec_json, provenance_json, metrics_json, error, created_at"
+    "spec_json, provenance_json, metrics_json, error, created_at, config_hash, config_json, superseded_by"
 )
 # Connections a forked child inherited from its parent. Closing one in the child could checkpoint
 # and delete the WAL file the parent still writes to, so they stay referenced and are never closed.
@@ -103,9 +126,11 @@ def _utc_now() -> str:
 class RunRecord:
     """One run as stored: who ran what (spec), how it went (status, metrics, error), and provenance.
 
-    `provenance` is free-form JSON: data checksum, split hash, serializer and prompt hash, model id
-    and revision, library versions, git commit, device, fit and predict wall times, tokens seen,
-    trainable parameters, peak memory.
+    `config` is the run's effective configuration (`benchmark.harness.effective`) and `config_hash`
+    the hash of its part known before fitting, which resume compares. `provenance` is free-form JSON:
+    data checksum, split hash, serializer and prompt hash, model id and revision, library versions,
+    git commit, host and process, fit and predict wall times, tokens seen, trainable parameters, peak
+    memory. `superseded_by` is set on an old result kept after its run was done again.
     """
 
     run_hash: str
@@ -122,6 +147,9 @@ class RunRecord:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     created_at: str = field(default_factory=_utc_now)
+    config: dict[str, Any] = field(default_factory=dict)
+    config_hash: str | None = None
+    superseded_by: str | None = None
 
     def __post_init__(self) -> None:
         if not self.run_hash:
@@ -168,17 +196,22 @@ class ResultStore:
 
     # writing
 
-    def write_run(self, record: RunRecord, predictions: pd.DataFrame | None = None) -> None:
+    def write_run(
+        self, record: RunRecord, predictions: pd.DataFrame | None = None, supersede: bool = False
+    ) -> None:
         """Store a run and its predictions atomically, replacing any run with the same hash.
 
-        An ok run needs a non-empty predictions frame; a failed run has none. The frame is validated
-        first: a malformed one raises ValueError and nothing is written.
+        With `supersede`, a stored run with the same hash is kept as superseded (module docstring)
+        instead of replaced. An ok run needs a non-empty predictions frame; a failed run has none. The
+        frame is validated first: a malformed one raises ValueError and nothing is written.
         """
         rows = _prediction_rows(record, predictions)
         run_row = _run_row(record)
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if supersede:
+                self._move_to_superseded(conn, record.run_hash)
             conn.execute("DELETE FROM runs WHERE run_hash = ?", (record.run_hash,))  # cascades to predictions
             conn.execute(
                 f"INSERT INTO runs ({_RUN_SQL_COLUMNS}) VALUES ({', '.join('?' * len(run_row))})", run_row
@@ -189,6 +222,19 @@ class ResultStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _move_to_superseded(self, conn: sqlite3.Connection, run_hash: str) -> None:
+        """Re-key the stored run `run_hash` (and its predictions) as `<run_hash>~<n>`, superseded by it."""
+        if conn.execute("SELECT 1 FROM runs WHERE run_hash = ?", (run_hash,)).fetchone() is None:
+            return
+        (earlier,) = conn.execute("SELECT COUNT(*) FROM runs WHERE superseded_by = ?", (run_hash,)).fetchone()
+        old_key = f"{run_hash}{SUPERSEDED_MARK}{earlier + 1}"
+        conn.execute("PRAGMA defer_foreign_keys = ON")  # parent and child keys change in one transaction
+        conn.execute(
+            "UPDATE runs SET run_hash = ?, superseded_by = ? WHERE run_hash = ?",
+            (old_key, run_hash, run_hash),
+        )
+        conn.execute("UPDATE predictions SET run_hash = ? WHERE run_hash = ?", (old_key, run_hash))
 
     def _insert_predictions(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
         conn.executemany(
@@ -208,6 +254,29 @@ class ResultStore:
     def has(self, run_hash: str, status: str | None = None) -> bool:
         """Whether the run is stored (with `status`, only a run with that status counts)."""
         return bool(self.stored_hashes([run_hash], status=status))
+
+    def stored_configs(self, hashes: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """`{run_hash: (status, config_hash)}` of the given hashes that are stored (current results only)."""
+        wanted = list(dict.fromkeys(hashes))
+        found: dict[str, tuple[str, str | None]] = {}
+        chunk = 500  # well under SQLite's limit on bound parameters
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            sql = f"SELECT run_hash, status, config_hash FROM runs WHERE run_hash IN ({', '.join('?' * len(part))})"
+            found.update({row[0]: (row[1], row[2]) for row in self._connection().execute(sql, part)})
+        return found
+
+    def superseded(self, run_hash: str) -> list[RunRecord]:
+        """The results kept after `run_hash` was done again with another configuration, oldest first."""
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_RUN_SQL_COLUMNS} FROM runs WHERE superseded_by = ? ORDER BY created_at",
+                (run_hash,),
+            )
+            .fetchall()
+        )
+        return [_record_from_row(row) for row in rows]
 
     def stored_hashes(self, hashes: Iterable[str], status: str | None = None) -> set[str]:
         """The given hashes that are stored (with `status`, those stored with that status).
@@ -239,13 +308,14 @@ class ResultStore:
             )
         return _record_from_row(row)
 
-    def runs(self, **filters: Any) -> pd.DataFrame:
-        """One row per run: the run columns, the spec flattened as `spec.<key>` and `metric.<name>` columns.
+    def runs(self, include_superseded: bool = False, with_json: bool = False, **filters: Any) -> pd.DataFrame:
+        """One row per run: the run columns, the spec flattened as `spec.<key>` and `metric.<name>` columns
+        (`with_json`: also the stored `spec_json`, `provenance_json` and `config_json` texts).
 
         Filters name a run column (`task="iris"`); a list, tuple or set matches any of its values and
-        None matches a missing value.
+        None matches a missing value. Superseded results are left out unless `include_superseded`.
         """
-        return self._runs_frame(filters, with_json=False)
+        return self._runs_frame(filters, with_json=with_json, include_superseded=include_superseded)
 
     def predictions(self, run_hash: str, split: str | None = None) -> pd.DataFrame:
         """A run's prediction rows (all splits, or one), ordered by split and row index.
@@ -324,8 +394,10 @@ class ResultStore:
 
     # internals
 
-    def _runs_frame(self, filters: Mapping[str, Any], with_json: bool) -> pd.DataFrame:
-        where, params = _where(filters)
+    def _runs_frame(
+        self, filters: Mapping[str, Any], with_json: bool, include_superseded: bool = False
+    ) -> pd.DataFrame:
+        where, params = _where(filters, include_superseded)
         rows = (
             self._connection()
             .execute(f"SELECT {_RUN_SQL_COLUMNS} FROM runs{where} ORDER BY created_at, run_hash", params)
@@ -344,19 +416,21 @@ class ResultStore:
                 "status": r[8],
                 "error": r[12],
                 "created_at": r[13],
+                "config_hash": r[14],
+                "superseded_by": r[16],
                 **_flatten(json.loads(r[9]), "spec."),
                 **{f"metric.{name}": value for name, value in json.loads(r[11]).items()},
-                **({"spec_json": r[9], "provenance_json": r[10]} if with_json else {}),
+                **({"spec_json": r[9], "provenance_json": r[10], "config_json": r[15]} if with_json else {}),
             }
             for r in rows
         ]
-        columns = ["run_hash", *RUN_FILTERS[1:], "error", "created_at"]
+        columns = ["run_hash", *RUN_FILTERS[1:], "error", "created_at", "config_hash", "superseded_by"]
+        json_columns = ["spec_json", "provenance_json", "config_json"] if with_json else []
         if not base:
-            return pd.DataFrame(columns=columns + (["spec_json", "provenance_json"] if with_json else []))
+            return pd.DataFrame(columns=columns + json_columns)
         frame = pd.DataFrame(base)
         spec_columns = sorted(c for c in frame.columns if c.startswith("spec.") and c != "spec_json")
         metric_columns = sorted(c for c in frame.columns if c.startswith("metric."))
-        json_columns = ["spec_json", "provenance_json"] if with_json else []
         return frame[columns + spec_columns + metric_columns + json_columns]
 
     def _connection(self) -> sqlite3.Connection:
@@ -408,10 +482,14 @@ class ResultStore:
             raise LiftbenchError(f"cannot create the folder of results store {self.path}: {err}") from err
 
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
-        if self._schema_version(conn) is not None:
+        if self._schema_version(conn) == SCHEMA_VERSION:
             return
-        with _transaction(conn):  # a write lock, so two processes creating one new store agree
-            if self._schema_version(conn) is not None:
+        with _transaction(conn):  # a write lock, so two processes creating or migrating one store agree
+            version = self._schema_version(conn)
+            if version == SCHEMA_VERSION:
+                return
+            if version is not None:
+                self._migrate(conn, version)
                 return
             tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             if tables:
@@ -423,21 +501,35 @@ class ResultStore:
                 conn.execute(statement)
             conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        """Bring a store of an older schema version up to `SCHEMA_VERSION`, one step at a time.
+
+        Runs stored before version 2 have no effective configuration (`config_hash` NULL): resume
+        cannot prove they match what the code runs now, so it runs them again and keeps them superseded.
+        """
+        while version < SCHEMA_VERSION:
+            for statement in _MIGRATIONS[version]:
+                conn.execute(statement)
+            version += 1
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
     def _schema_version(self, conn: sqlite3.Connection) -> int | None:
-        """The stored schema version, None for a store without one yet; an unreadable version is an error."""
+        """The stored schema version (an older one is migrated), None for a store without one yet;
+        an unreadable or newer version is an error."""
         has_meta = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
         ).fetchone()
         if has_meta is None:
             return None
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None or row[0] != str(SCHEMA_VERSION):
+        version = int(row[0]) if row is not None and row[0].isdigit() else None
+        if version is None or not 1 <= version <= SCHEMA_VERSION:
             found = "no schema version" if row is None else f"schema version {row[0]}"
             raise LiftbenchError(
-                f"results store {self.path} has {found}, this liftbench reads version {SCHEMA_VERSION};"
+                f"results store {self.path} has {found}, this liftbench reads versions 1 to {SCHEMA_VERSION};"
                 " upgrade liftbench if a newer one wrote it, or name another --store file"
             )
-        return SCHEMA_VERSION
+        return version
 
 
 class _transaction:
@@ -643,6 +735,9 @@ def _run_row(record: RunRecord) -> tuple:
         _to_json({name: float(value) for name, value in record.metrics.items()}, "metrics"),
         record.error,
         record.created_at,
+        record.config_hash,
+        _to_json(record.config, "config"),
+        record.superseded_by,
     )
 
 
@@ -662,6 +757,9 @@ def _record_from_row(row: Sequence[Any]) -> RunRecord:
         metrics=json.loads(row[11]),
         error=row[12],
         created_at=row[13],
+        config_hash=row[14],
+        config=json.loads(row[15]),
+        superseded_by=row[16],
     )
 
 
@@ -695,8 +793,8 @@ def _flatten(value: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return out
 
 
-def _where(filters: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
+def _where(filters: Mapping[str, Any], include_superseded: bool = False) -> tuple[str, list[Any]]:
+    clauses: list[str] = [] if include_superseded else ["superseded_by IS NULL"]
     params: list[Any] = []
     for name, value in filters.items():
         if name not in RUN_FILTERS:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from benchmark.core.methods import MethodEntry, register_method
-from benchmark.lift.params import ICL_DEFAULTS, LIFT_DEFAULTS, IclParams, LiftParams
+from benchmark.lift.params import ICL_DEFAULTS, LIFT_DEFAULTS, IclParams, LiftParams, effective_lm_params
 from tasks.spec import KINDS
 
 
@@ -23,6 +23,14 @@ def _validate_icl(kind: str, params: Mapping[str, Any]) -> None:
     IclParams.from_params(kind, params)
 
 
+def _resolve_lift(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    return effective_lm_params(LiftParams.from_params(kind, params))
+
+
+def _resolve_icl(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    return effective_lm_params(IclParams.from_params(kind, params))
+
+
 register_method(
     MethodEntry(
         name="lift",
@@ -32,6 +40,7 @@ register_method(
         defaults=LIFT_DEFAULTS,
         description="LIFT: fine-tune a causal LM (LoRA by default) on rows written as text",
         validate=_validate_lift,
+        resolve=_resolve_lift,
     )
 )
 register_method(
@@ -43,5 +52,6 @@ register_method(
         defaults=ICL_DEFAULTS,
         description="LIFT in context: k training rows per query as demonstrations, no fine-tuning",
         validate=_validate_icl,
+        resolve=_resolve_icl,
     )
 )

@@ -44,7 +44,13 @@ import torch
 
 from benchmark.core.methods import INVALID_CLASS, FitData, FitInfo, Predictions
 from benchmark.core.metrics import compute_metrics
-from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
+from benchmark.lift.lm.loading import (
+    LoadedLM,
+    lm_identity,
+    load_causal_lm,
+    tokenize_completions,
+    tokenize_prompts,
+)
 from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
 from benchmark.lift.params import ANSWER_MARGIN_TOKENS, IclParams
 from benchmark.lift.serialization import Serializer, get_serializer, serialize_rows
@@ -208,6 +214,12 @@ class LiftIclMethod:
         y_train = np.asarray(data.y_train)
         lm = load_causal_lm(p.model, init=p.init, seed=data.seed)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if p.device == "auto" else p.device
+        ran_with = {
+            **lm_identity(lm),
+            "precision": "32-true",
+            "accelerator": torch.device(device).type,
+            "world_size": 1,
+        }
         lm.model.to(device)
         self._lm = lm
         if data.kind == "regression":
@@ -242,7 +254,7 @@ class LiftIclMethod:
             }
         if len(data.X_val):
             extra.update(self._validate(data))
-        return FitInfo(extra=extra)
+        return FitInfo(extra=extra, ran_with=ran_with)
 
     def _described(self, lm: LoadedLM, device: str, prompts: DemonstrationPrompts) -> dict[str, Any]:
         """What the fit used: the model, the demonstration pool and the answer rules."""

@@ -44,7 +44,13 @@ import torch
 from benchmark.core.methods import INVALID_CLASS, FitData, FitInfo, Predictions
 from benchmark.core.metrics import METRIC_DIRECTIONS, compute_metrics
 from benchmark.lift.data import LiftDataModule
-from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
+from benchmark.lift.lm.loading import (
+    LoadedLM,
+    lm_identity,
+    load_causal_lm,
+    tokenize_completions,
+    tokenize_prompts,
+)
 from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
 from benchmark.lift.module import prepare_for_finetuning, quiet_lightning, train_lift
 from benchmark.lift.params import ANSWER_MARGIN_TOKENS, PRETEXT_MODES, LiftParams
@@ -76,6 +82,7 @@ class LiftMethod:
         self._val_rows = 0
         self._val_seconds = 0.0
         self._described_model: dict[str, Any] = {}
+        self._ran_with: dict[str, Any] = {}  # FitInfo.ran_with: the weights loaded, what the hardware decided
 
     # --- fit -----------------------------------------------------------------------------------------
 
@@ -108,6 +115,7 @@ class LiftMethod:
             metric = evaluate()
             extra.update(best_epoch=0, epochs_run=0, history=[{"epoch": 0, f"val_{p.metric}": metric}])
             extra.update(precision=self._precision, device=str(self._device()))
+            self._ran_with.update(precision=self._precision, accelerator=self._device().type, world_size=1)
         else:
             extra.update(self._train(model, datamodule, evaluate))
         model.eval()
@@ -124,7 +132,7 @@ class LiftMethod:
                 "value": self._fallback_mean,
                 "std": self._fallback_std,
             }
-        return FitInfo(selected={"epoch": extra["best_epoch"]}, extra=extra)
+        return FitInfo(selected={"epoch": extra["best_epoch"]}, extra=extra, ran_with=dict(self._ran_with))
 
     def _check_fit_data(self, data: FitData) -> None:
         if data.kind != self.params.kind:
@@ -149,6 +157,7 @@ class LiftMethod:
             self._fallback_mean = float(np.mean(y_train.astype(float)))
             self._fallback_std = float(np.std(y_train.astype(float)))
         lm = load_causal_lm(p.model, init=p.init, seed=data.seed)
+        self._ran_with = lm_identity(lm)  # before fine-tuning wraps or changes the weights
         datamodule = LiftDataModule(
             serializer,
             lm.tokenizer,
@@ -216,6 +225,16 @@ class LiftMethod:
         )
         model.to(outcome.device)
         module, selection = outcome.module, outcome.selection
+        self._ran_with.update(
+            precision=outcome.precision,
+            accelerator=outcome.device.type,
+            devices=p.trainer().devices,
+            strategy=outcome.strategy,
+            world_size=outcome.world_size,
+            per_device_batch=p.batch_size,
+            grad_accum=p.grad_accum,
+            global_batch=p.batch_size * p.grad_accum * outcome.world_size,
+        )
         out: dict[str, Any] = {
             "precision": outcome.precision,
             "device": str(outcome.device),

@@ -246,6 +246,8 @@ class TrainingOutcome:
     device: torch.device  # where the model trained; Lightning moves it back to the CPU at the end
     optimizer_steps: int
     log_dir: str | None  # Lightning's CSV logs, when kept
+    world_size: int = 1  # processes that trained together (DDP: one per device and node)
+    strategy: str = "SingleDeviceStrategy"  # the Lightning strategy the Trainer resolved "auto" to
 
 
 @contextlib.contextmanager
@@ -312,4 +314,13 @@ def train_lift(
         stack.enter_context(eager_attention_on_cpu(model, device))
         trainer.fit(module, datamodule=datamodule)
         log_dir = trainer.logger.log_dir if settings.default_root_dir else None
-    return TrainingOutcome(module, selection, precision, device, trainer.global_step, log_dir)
+    return TrainingOutcome(
+        module,
+        selection,
+        precision,
+        device,
+        trainer.global_step,
+        log_dir,
+        world_size=trainer.world_size,
+        strategy=type(trainer.strategy).__name__,
+    )

@@ -8,6 +8,7 @@ suite's parameters are validated before any model is loaded.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from benchmark.core.metrics import HEADLINE_METRIC, METRIC_DIRECTIONS
 from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
 from benchmark.lift.pretext import get_pretext
+from benchmark.lift.serialization.registry import get_serializer
 from tasks.errors import LiftbenchError, did_you_mean
 
 
@@ -301,3 +303,23 @@ def _bad_icl(name: str, value: Any, fix: str) -> None:
 
 
 ICL_DEFAULTS: Mapping[str, Any] = params_defaults(IclParams)
+
+# Parameters that say where output goes, not what is computed: left out of the effective configuration.
+OUTPUT_ONLY_PARAMS = frozenset({"enable_progress_bar", "default_root_dir"})
+
+
+def effective_lm_params(params: LiftParams | IclParams) -> dict[str, Any]:
+    """A LIFT-family params object as the run's effective method parameters: every field with its
+    default filled in, `predict` and `select_metric` resolved for the task kind, and the serializer
+    options with the serializer's own defaults (all as JSON values)."""
+    out = {
+        f.name: getattr(params, f.name)
+        for f in dataclasses.fields(params)
+        if f.name != "kind" and f.name not in OUTPUT_ONLY_PARAMS
+    }
+    out["predict"] = params.predict_mode
+    if isinstance(params, LiftParams):
+        out["select_metric"] = params.metric
+    settings = get_serializer(params.serializer, **params.serializer_options).settings()
+    out["serializer_options"] = {k: v for k, v in settings.items() if k != "serializer"}
+    return json.loads(json.dumps(out))

@@ -215,6 +215,26 @@ def _loaded(model: PreTrainedModel, tokenizer: Any, name: str, revision: str) ->
     )
 
 
+def weights_checksum(model: torch.nn.Module) -> str:
+    """A sha256 of the model's parameters and buffers (names, dtypes, shapes and bytes, in name order):
+    what identifies the weights a run started from, whatever folder or hub revision they came from."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        value = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{name}:{value.dtype}:{tuple(tensor.shape)}\n".encode())
+        digest.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    return digest.hexdigest()[:16]
+
+
+def lm_identity(lm: LoadedLM) -> dict[str, Any]:
+    """What identifies the weights a run starts from: model id, revision and a checksum of the weights."""
+    return {
+        "model_id": lm.model_id,
+        "model_revision": lm.revision,
+        "weights_checksum": weights_checksum(lm.model),
+    }
+
+
 def config_context_length(config: Any) -> int | None:
     for key in ("max_position_embeddings", "n_positions"):
         value = getattr(config, key, None)
