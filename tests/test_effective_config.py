@@ -243,3 +243,29 @@ def test_an_edited_data_file_is_run_again(tmp_path: Path) -> None:
     (current,) = store.runs()["run_hash"]
     (old,) = store.superseded(current)
     assert old.config["data_checksum"] != store.get_run(current).config["data_checksum"]
+
+
+CLASSIFIERS = ("majority", "logreg", "knn", "tree", "svm", "mlp", "rf", "xgboost")
+REGRESSORS = ("mean", "poly", "knn", "krr", "mlp", "gbt", "rf", "xgboost", "gp")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [_moons(method, train_size=40) for method in CLASSIFIERS]
+    + [RunSpec(task="linear", task_params={"p": 1, "n_train": 60}, method=method) for method in REGRESSORS]
+    + [
+        _moons(
+            "lift",
+            method_params={"model": "tiny-gpt2", "epochs": 1, "enable_progress_bar": False},
+            train_size=24,
+        )
+    ],
+    ids=lambda spec: spec.label().split()[0],
+)
+def test_the_same_spec_twice_gives_identical_metrics_and_predictions(spec: RunSpec) -> None:
+    first, second = execute_run(spec), execute_run(spec)
+    assert first.ok and second.ok, (first.record.error, second.record.error)
+    np.testing.assert_equal(first.record.metrics, second.record.metrics)
+    pd.testing.assert_frame_equal(first.predictions, second.predictions)
+    assert first.record.config == second.record.config
+    assert first.record.config_hash == config_hash(planned_config(spec))
