@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -103,18 +104,58 @@ def test_unknown_hub_model_offline_is_one_line_naming_the_cache_and_the_fix(
     assert "run once with network access" in message and "local model folder" in message
 
 
+UNREACHABLE_HUB = "http://127.0.0.1:9"  # the discard port: every connection is refused at once
+
+
+def test_an_unreachable_hub_fails_fast_naming_the_model_and_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", UNREACHABLE_HUB)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    start = time.perf_counter()
+    with pytest.raises(LiftbenchError) as caught:
+        load_causal_lm("nobody-here/no-such-model")
+    assert time.perf_counter() - start < 5  # transformers alone retried for about a minute
+    message = str(caught.value)
+    assert "\n" not in message and "'nobody-here/no-such-model'" in message
+    assert str(tmp_path) in message and "the hub cannot be reached" in message
+
+
+def _cache_tiny_model(cache: Path, commit: str) -> torch.nn.Module:
+    """A tiny model saved as `someone/tiny-gpt2` in the hub cache's layout under `cache`."""
+    repo = cache / "models--someone--tiny-gpt2"
+    model, tokenizer = tiny.tiny_model("gpt2", seed=2)
+    model.save_pretrained(repo / "snapshots" / commit)
+    tokenizer.save_pretrained(repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    return model
+
+
+def test_an_unreachable_hub_loads_a_cached_model_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from huggingface_hub import constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    model = _cache_tiny_model(tmp_path, commit)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", UNREACHABLE_HUB)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    lm = load_causal_lm("someone/tiny-gpt2")
+    assert lm.revision == commit and _weights_equal(lm.model, model)
+
+
 def test_a_hub_model_loads_offline_from_the_cache_with_its_commit(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from huggingface_hub import constants
 
     commit = "0123456789abcdef0123456789abcdef01234567"
-    repo = tmp_path / "models--someone--tiny-gpt2"
-    model, tokenizer = tiny.tiny_model("gpt2", seed=2)
-    model.save_pretrained(repo / "snapshots" / commit)  # the hub cache's layout
-    tokenizer.save_pretrained(repo / "snapshots" / commit)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit)
+    model = _cache_tiny_model(tmp_path, commit)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ import ray
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.execute import RunResult, execute_run
 from benchmark.harness.launchers import run_with_ray
-from benchmark.harness.store import ResultStore
+from benchmark.harness.store import ResultStore, RunRecord
 from tasks.errors import LiftbenchError
 
 SUITE = "ray-test"
@@ -99,6 +101,7 @@ def test_suite_fans_out_and_matches_the_local_launcher(
     assert store.stored_hashes([s.hash for s in specs], status="ok") == {s.hash for s in specs}
     # Default bound: twice the cluster's 2 CPUs, and all 6 runs could not be submitted at once.
     assert max(len(args[0]) for args in waits.calls) == 4
+    _assert_ran_on_ray_workers([r.record for r in recorder.results])
     for result in recorder.results:
         local = execute_run(result.spec, SUITE)
         stored = store.get_run(result.spec.hash)
@@ -169,4 +172,22 @@ def test_cli_ray_launcher_runs_a_suite_and_resumes(
     assert "3 runs done (0 failed), 0 were already stored" in capsys.readouterr().out
     assert main(args) == 0
     assert "3 runs done (0 failed), 3 were already stored" in capsys.readouterr().out
-    assert len(ResultStore(store).runs(status="ok")) == 6
+    stored = ResultStore(store)
+    assert len(stored.runs(status="ok")) == 6
+    _assert_ran_on_ray_workers([stored.get_run(h) for h in stored.runs()["run_hash"]])
+    # --num-cpus reaches the workers (one OpenMP thread per reserved CPU): the options are passed on.
+    assert main([*args, "--force", "--num-cpus", "2", "--max-in-flight", "1", "--filter", "method=tree"]) == 0
+    assert {r.provenance["device"]["omp_num_threads"] for r in _records(stored, method="tree")} == {"2"}
+
+
+def _records(store: ResultStore, **filters: Any) -> list[RunRecord]:
+    return [store.get_run(run_hash) for run_hash in store.runs(**filters)["run_hash"]]
+
+
+def _assert_ran_on_ray_workers(records: list[RunRecord]) -> None:
+    """Each run executed in a Ray worker process, not in this (the driver's) process."""
+    for record in records:
+        where = record.provenance["executed_by"]
+        assert where["pid"] != os.getpid() and where["host"] == socket.gethostname()
+        assert where["ray"]["node_id"] == ray.get_runtime_context().get_node_id()
+        assert where["ray"]["worker_id"] != ray.get_runtime_context().get_worker_id()

@@ -46,3 +46,16 @@ def test_an_old_store_lists_and_reports_through_the_cli(old_store: Path, tmp_pat
     result = CliRunner().invoke(cli, ["report", "--store", str(old_store), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "report.md").is_file()
+
+
+def test_an_old_store_resumes_by_redoing_its_runs_once_and_keeping_them_superseded(old_store: Path) -> None:
+    """Its runs have no effective configuration to compare, so the smoke suite redoes them once."""
+    args = ["run", "--suite", "smoke", "--store", str(old_store), "--wandb", "disabled"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert f"{OLD_RUNS} redone because their stored configuration differs" in result.output
+    store = ResultStore(old_store)
+    assert len(store.runs()) == OLD_RUNS and store.runs()["config_hash"].notna().all()
+    assert store.runs(include_superseded=True)["superseded_by"].notna().sum() == OLD_RUNS
+    again = CliRunner().invoke(cli, args)
+    assert f"0 runs done (0 failed), {OLD_RUNS} were already stored" in again.output

@@ -40,6 +40,7 @@ from tasks.errors import LiftbenchError, did_you_mean
 
 BUNDLED_MODEL = "smollm2-135m"
 TINY_PREFIX = "tiny-"
+HUB_PROBE_TIMEOUT_S = 10.0  # how long asking the hub whether it knows a model may take
 INITS = ("pretrained", "random")
 IGNORE_INDEX = -100  # the label of a position that carries no loss (PyTorch's cross-entropy default)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -92,7 +93,7 @@ def load_causal_lm(
                 f"model folder {folder} has no config.json; pass a folder written by save_pretrained"
             )
         return _load_pretrained(model, folder, {}, init, dtype, seed)
-    return _load_pretrained(model, model, _hub_options(revision), init, dtype, seed)
+    return _load_pretrained(model, model, _hub_options(model, revision), init, dtype, seed)
 
 
 def _source_kind(model: str) -> str:
@@ -123,10 +124,37 @@ def _load_tiny(name: str, dtype: torch.dtype, seed: int) -> LoadedLM:
     return _loaded(model.to(dtype), tokenizer, name, digest)
 
 
-def _hub_options(revision: str | None) -> dict[str, Any]:
-    from huggingface_hub import is_offline_mode
+def _hub_options(name: str, revision: str | None) -> dict[str, Any]:
+    """How to load hub model `name`: from the hub, or from the cache alone when offline.
 
-    return {"revision": revision, "local_files_only": is_offline_mode()}
+    Online, the hub is asked once, briefly, whether it knows the model: transformers would otherwise
+    retry each of its downloads for about a minute before saying that the hub cannot be reached. An
+    unknown id, or an unreachable hub with the model not cached, is one LiftbenchError naming the model
+    and the cache; an unreachable hub with the model cached loads it from the cache.
+    """
+    from huggingface_hub import HfApi, constants, is_offline_mode, try_to_load_from_cache
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    if is_offline_mode():
+        return {"revision": revision, "local_files_only": True}
+    at = f" at revision {revision!r}" if revision else ""
+    try:
+        HfApi().model_info(name, revision=revision, timeout=HUB_PROBE_TIMEOUT_S)
+    except (RepositoryNotFoundError, RevisionNotFoundError):
+        raise LiftbenchError(
+            f"model {name!r}{at} is not on the Hugging Face hub (or is gated) and not in its cache "
+            f"({constants.HF_HUB_CACHE}); check the id, or pass a local model folder"
+        ) from None
+    except Exception as error:  # any transport failure: the hub cannot be reached from here
+        if isinstance(try_to_load_from_cache(name, "config.json", revision=revision), str):
+            return {"revision": revision, "local_files_only": True}
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise LiftbenchError(
+            f"model {name!r}{at} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and the hub "
+            f"cannot be reached ({reason}); connect to the network once to cache it, pass a local model "
+            f"folder, or use the bundled {BUNDLED_MODEL!r}"
+        ) from None
+    return {"revision": revision, "local_files_only": False}
 
 
 @contextlib.contextmanager
