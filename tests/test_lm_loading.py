@@ -135,28 +135,16 @@ def _cache_tiny_model(cache: Path, commit: str) -> torch.nn.Module:
     return model
 
 
-def test_an_unreachable_hub_loads_a_cached_model_from_the_cache(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "unreachable-hub"])
+def test_a_cached_hub_model_loads_from_the_cache_with_its_commit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, offline: bool
 ) -> None:
     from huggingface_hub import constants
 
     commit = "0123456789abcdef0123456789abcdef01234567"
     model = _cache_tiny_model(tmp_path, commit)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
     monkeypatch.setattr(constants, "ENDPOINT", UNREACHABLE_HUB)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    lm = load_causal_lm("someone/tiny-gpt2")
-    assert lm.revision == commit and _weights_equal(lm.model, model)
-
-
-def test_a_hub_model_loads_offline_from_the_cache_with_its_commit(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from huggingface_hub import constants
-
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    model = _cache_tiny_model(tmp_path, commit)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
 
     lm = load_causal_lm("someone/tiny-gpt2")
