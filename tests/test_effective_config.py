@@ -243,6 +243,7 @@ def test_an_edited_data_file_is_run_again(tmp_path: Path) -> None:
     (current,) = store.runs()["run_hash"]
     (old,) = store.superseded(current)
     assert old.config["data_checksum"] != store.get_run(current).config["data_checksum"]
+    assert list(compare_table(store, "accuracy").index) == ["mine"]  # the file's stem; one current cell
 
 
 CLASSIFIERS = ("majority", "logreg", "knn", "tree", "svm", "mlp", "rf", "xgboost")

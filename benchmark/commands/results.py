@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from benchmark.commands.results_table import compare_table, echo_table
+from benchmark.commands.results_table import compare_table, echo_table, experiment_label
 from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.core.runspec import RunSpec
 from benchmark.harness import provenance
@@ -64,7 +64,7 @@ def list_runs(
     runs = store.runs(include_superseded=superseded, with_json=True, **_filters(suite, task, method))
     specs = [RunSpec.from_dict(json.loads(text)) for text in runs["spec_json"]]
     runs = runs.assign(
-        experiment=[s.experiment_label() for s in specs], configuration=[s.method_label() for s in specs]
+        experiment=[experiment_label(s) for s in specs], configuration=[s.method_label() for s in specs]
     )
     for (experiment, configuration), group in runs.groupby(["experiment", "configuration"], sort=True):
         click.echo(f"{experiment} | {configuration}")

@@ -19,6 +19,12 @@ from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError, did_you_mean
+from tasks.local_files import FILE_TASK, task_label
+
+
+def experiment_label(spec: RunSpec) -> str:
+    """`RunSpec.experiment_label`, a file task shown by its own name (`name=` or the file's stem)."""
+    return spec.experiment_label(task_label(spec.task, spec.task_params) if spec.task == FILE_TASK else None)
 
 
 def seed_list(values: Iterable[int]) -> str:
@@ -49,7 +55,7 @@ def experiment_cells(store: ResultStore, metric: str, **filters: object) -> pd.D
     specs = [RunSpec.from_dict(json.loads(text)) for text in frame["spec_json"]]
     frame = (
         frame.assign(
-            experiment=[s.experiment_label() for s in specs],
+            experiment=[experiment_label(s) for s in specs],
             configuration=[s.method_label() for s in specs],
             fit=[s.fit_key() for s in specs],
             sets=[len(s.evaluations) for s in specs],

@@ -333,11 +333,14 @@ class RunSpec:
         parts.extend(f"{name}={value}" for name, value in facets.items())
         return " ".join(parts)
 
-    def experiment_label(self) -> str:
+    def experiment_label(self, task_text: str | None = None) -> str:
         """The data side of the run, seeds and extra evaluation sets left out (they change no test
-        score): `iris n=20 perturb=feature_noise(scale=0.1)`."""
+        score): `iris n=20 perturb=feature_noise(scale=0.1)`. `task_text` replaces the task and its
+        parameters (a file task is shown by its own name)."""
         facets = self._facets()
-        parts = [self._task_text()] + ([] if self.train_size is None else [f"n={self.train_size}"])
+        parts = [task_text or self._task_text()] + (
+            [] if self.train_size is None else [f"n={self.train_size}"]
+        )
         parts.extend(f"{name}={facets[name]}" for name in ("protocol", "perturb") if name in facets)
         return " ".join(parts)
 
