@@ -270,3 +270,22 @@ def test_the_same_spec_twice_gives_identical_metrics_and_predictions(spec: RunSp
     pd.testing.assert_frame_equal(first.predictions, second.predictions)
     assert first.record.config == second.record.config
     assert first.record.config_hash == config_hash(planned_config(spec))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        _moons("logreg", perturbation={"name": "label-corruption", "params": {"fraction": 0.2}}),
+        _moons("tree", evaluations=["grid"], train_size=30),
+        _moons("knn", perturbation={"name": "adversarial", "params": {"epsilon": 0.3}}),
+    ],
+    ids=["label-corruption", "grid", "adversarial"],
+)
+def test_resume_computes_the_stored_configuration_of_perturbed_and_evaluated_runs(spec: RunSpec) -> None:
+    """Resume computes the configuration from the clean rows (no perturbing), and gets what was stored."""
+    stored = execute_run(spec).record
+    assert stored.status == "ok", stored.error
+    assert config_hash(planned_config(spec)) == stored.config_hash
+    assert stored.config["perturbation"] == (
+        None if spec.perturbation is None else spec.perturbation.to_json()
+    )

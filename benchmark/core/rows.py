@@ -122,9 +122,14 @@ def prepare_rows(
     return rows
 
 
-def rows_for_spec(spec: RunSpec) -> RunRows:
-    """`prepare_rows` for a RunSpec, evaluation sets included: what the runner fits on."""
-    perturbation = perturbation_of(spec)
+def rows_for_spec(spec: RunSpec, clean: bool = False) -> RunRows:
+    """`prepare_rows` for a RunSpec, evaluation sets included: what the runner fits on.
+
+    `clean=True` stops at the clean data and split (no perturbation, no evaluation sets): what a
+    run's effective configuration is computed from, without the cost of perturbing (an adversarial
+    perturbation trains a surrogate model).
+    """
+    perturbation = None if clean else perturbation_of(spec)
     rows = prepare_rows(
         spec.task,
         task_params_for(spec),
@@ -134,6 +139,8 @@ def rows_for_spec(spec: RunSpec) -> RunRows:
         perturbation=perturbation,
         perturbation_seed=None if perturbation is None else perturbation_seed(spec.split_seed, spec.seed),
     )
+    if clean:
+        return rows
     rows.evaluation_rows = {
         e.name: make_evaluation_set(e.name, e.params).rows(rows.clean_data, rows.clean_split)
         for e in spec.evaluations

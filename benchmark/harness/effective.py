@@ -72,9 +72,9 @@ def effective_config(
 
 
 def planned_config(spec: RunSpec) -> dict[str, Any]:
-    """What this code would run for `spec`, computed without fitting: the rows are prepared as
-    `execute_run` prepares them, and the method is built."""
-    rows = rows_for_spec(spec)
+    """What this code would run for `spec`, computed without fitting or perturbing: the clean rows are
+    prepared as `execute_run` prepares them, and the method's settings resolved by its registry entry."""
+    rows = rows_for_spec(spec, clean=True)
     data = rows.clean_data
     params = resolved_params(spec.method, data.kind, method_params_for(spec))
     return effective_config(spec, data, rows.clean_split, params)
