@@ -16,7 +16,8 @@ Columns of `load_runs` (besides the store's `metric.<name>` columns):
   its `scale`, `fraction`, `epsilon` or `n` parameter; 0 for clean runs), `perturbation_seed` (the
   seed the runner applied it with);
 * `evaluations`: the extra evaluation sets whose predictions were stored (split `eval:<name>`), as
-  name -> parameters, e.g. `{"grid": {}}`.
+  name -> parameters, e.g. `{"grid": {}}` (under a row limit, the coarser parameters it ran with);
+* `row_limit`: the cap on every split of a smoke run (`liftbench run --limit-rows`), None for a real run.
 
 Runs whose specs differ only in their evaluation sets fit the same model on the same rows; only one
 of them is kept (the one with the most evaluation sets), so no experiment counts twice in a mean.
@@ -36,8 +37,8 @@ import pandas as pd
 
 from benchmark.core.methods import method_entries
 from benchmark.core.metrics import roc_auc
-from benchmark.core.rows import prepare_rows
-from benchmark.core.runspec import canonical_json
+from benchmark.core.rows import evaluation_set_of, prepare_rows
+from benchmark.core.runspec import Evaluation, canonical_json
 from benchmark.harness.store import ResultStore
 from tasks.local_files import FILE_TASK, file_task_name
 from tasks.perturbations import make_perturbation
@@ -74,6 +75,7 @@ def load_runs(store: ResultStore) -> pd.DataFrame:
         "strength",
         "perturbation_seed",
         "evaluations",
+        "row_limit",
     ]
     metric_columns = [c for c in frame.columns if c.startswith("metric.")]
     if frame.empty:
@@ -141,18 +143,20 @@ def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, A
         "perturbation_params": pert_params,
         "strength": perturbation_strength(pert_params) if perturbation is not None else 0.0,
         "perturbation_seed": (provenance.get("perturbation") or {}).get("seed"),
-        "evaluations": _evaluations(spec.get("evaluations") or ()),
+        "evaluations": _evaluations(spec.get("evaluations") or (), spec.get("row_limit")),
+        "row_limit": spec.get("row_limit"),
     }
 
 
-def _evaluations(items: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    """The spec's evaluation sets as name -> parameters (a spec lists names or {name, params})."""
+def _evaluations(items: Iterable[Any], row_limit: int | None) -> dict[str, dict[str, Any]]:
+    """The spec's evaluation sets as name -> parameters (a spec lists names or {name, params}); under
+    a row limit, the parameters of the coarser set the run predicted."""
     out = {}
     for item in items:
-        if isinstance(item, str):
-            out[item] = {}
-        else:
-            out[item["name"]] = dict(item.get("params") or {})
+        name, params = (item, {}) if isinstance(item, str) else (item["name"], dict(item.get("params") or {}))
+        if row_limit is not None:
+            params = dict(evaluation_set_of(Evaluation(name, params), row_limit).params)
+        out[name] = params
     return out
 
 
@@ -238,10 +242,13 @@ def _settings(row: pd.Series) -> dict[str, Any]:
 
 
 def clean_full_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs on unperturbed data trained on the whole training split: the rows of the main tables."""
+    """Runs on unperturbed data trained on the whole training split (no smoke run's row limit): the
+    rows of the main tables."""
     if runs.empty:
         return runs
     keep = runs["perturbation"].isna() & runs["train_size"].isna()
+    if "row_limit" in runs.columns:
+        keep &= runs["row_limit"].isna()
     return runs[keep]
 
 
@@ -291,6 +298,7 @@ def training_rows(run: Mapping[str, Any]) -> TrainingRows:
         train_size=None if train_size is None or pd.isna(train_size) else int(train_size),
         perturbation=perturbation,
         perturbation_seed=None if perturbation is None else int(run["perturbation_seed"]),
+        row_limit=None if pd.isna(run.get("row_limit")) else int(run["row_limit"]),
     )
     return TrainingRows(
         data=rows.clean_data, split=rows.clean_split, X_train=rows.X_train, y_train=rows.y_train

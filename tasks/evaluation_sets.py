@@ -26,6 +26,7 @@ Integer features get integer coordinates (rounded).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,6 +72,11 @@ class EvaluationSet(ABC):
 
     @abstractmethod
     def rows(self, data: TaskData, split: Split) -> EvalRows: ...
+
+    @abstractmethod
+    def capped(self, limit: int) -> EvaluationSet:
+        """The same set, coarser where needed so that it has at most `limit` rows (never fewer than
+        its minimum), keeping its shape: a smoke run's evaluation set (`RunSpec.row_limit`)."""
 
 
 EVALUATION_SETS: Registry[type[EvaluationSet]] = Registry("evaluation set")
@@ -133,6 +139,10 @@ class Grid(EvaluationSet):
                 f"has {len(types)} ({', '.join(f'{c}: {t}' for c, t in zip(data.X.columns, types, strict=True))})"
             )
 
+    def capped(self, limit: int) -> Grid:
+        resolution = max(2, min(self.params["resolution"], math.isqrt(limit)))
+        return Grid(**{**self.params, "resolution": resolution})
+
     def rows(self, data: TaskData, split: Split) -> EvalRows:
         resolution, padding = self.params["resolution"], self.params["padding"]
         train = data.X.iloc[split.train].to_numpy(dtype=float, na_value=np.nan)
@@ -180,6 +190,9 @@ class Line(EvaluationSet):
                 f"evaluation set 'line' needs a task with 1 feature; task {data.name!r} has "
                 f"{data.n_features} (set its parameter p to 1)"
             )
+
+    def capped(self, limit: int) -> Line:
+        return Line(**{**self.params, "n_points": max(2, min(self.params["n_points"], limit))})
 
     def rows(self, data: TaskData, split: Split) -> EvalRows:
         low, high = float(data.params["low"]), float(data.params["high"])

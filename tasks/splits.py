@@ -200,6 +200,32 @@ def nested_train_subsets(
     return {m: train[order[:m]] for m in checked}
 
 
+def limit_rows(split: Split, y: np.ndarray, limit: int, seed: int) -> Split:
+    """`split` with each of train, val and test cut to at most `limit` rows, stratified.
+
+    A smoke run's rows (`liftbench run --limit-rows`): each part keeps the first `limit` rows of a
+    seeded order that takes one row of every class first and then keeps each class near its share
+    (the order of `nested_train_subsets`); regression parts keep a seeded random subset. Parts that
+    are small enough stay as they are; `params` records the limit and the split it was cut from.
+    """
+    limit = _int_option("row limit", limit)
+    if limit < 1:
+        raise LiftbenchError(f"row limit {limit} must be at least 1")
+    y = np.asarray(y)
+    stratify = y.dtype.kind != "f"
+    parts = {}
+    for i, part in enumerate(PARTS):
+        rows = getattr(split, part)
+        if rows.size <= limit:
+            parts[part] = rows
+            continue
+        rng = np.random.default_rng([_seed_option("seed", seed), i])
+        order = _interleaved_order(y[rows], rng) if stratify else rng.permutation(rows.size)
+        parts[part] = rows[order[:limit]]
+    params = {**dict(split.params), "row_limit": limit, "row_limit_of": split.hash}
+    return Split(**parts, protocol=split.protocol, seed=split.seed, params=tuple(params.items()))
+
+
 def _interleaved_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Positions into `labels`: one row per class first, then always the class furthest below its share.
 

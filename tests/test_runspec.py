@@ -98,6 +98,7 @@ def test_hash_is_the_same_in_other_processes() -> None:
         {"model": None},
         {"seed": 4},
         {"evaluations": ("grid",)},
+        {"row_limit": 40},
     ],
 )
 def test_hash_changes_with_every_field(change: dict[str, object]) -> None:
@@ -109,6 +110,7 @@ def test_every_field_is_covered_by_the_hash_test() -> None:
     names = {f.name for f in dataclasses.fields(RunSpec)}
     covered = {"task", "task_params", "split_seed", "split_protocol", "train_size", "perturbation", "method"}
     covered |= {"method_params", "serializer", "serializer_options", "model", "seed", "evaluations"}
+    covered |= {"row_limit"}
     assert names == covered
 
 

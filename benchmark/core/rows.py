@@ -3,7 +3,9 @@
 The runner fits on what `prepare_rows` returns, and the analysis rebuilds a stored run's training rows
 with the same function, so a figure can never draw other rows than the method was trained on.
 
-A run's perturbation (`tasks.perturbations`) is applied after the split and its training-size subset,
+A run's row limit (a smoke run, `RunSpec.row_limit`) cuts every part of the split after its training-size
+subset, stratified, and makes its evaluation sets coarser to fit it. Its perturbation
+(`tasks.perturbations`) is applied after the split, its training-size subset and the row limit,
 with a seed drawn from the run's split seed and seed (every method of one split and seed sees the same
 perturbed rows). Its evaluation sets (`tasks.evaluation_sets`) are built from the clean data and split.
 """
@@ -18,12 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.core.runspec import RunSpec, canonical_json
-from tasks.evaluation_sets import EvalRows, make_evaluation_set
+from benchmark.core.runspec import Evaluation, RunSpec, canonical_json
+from tasks.evaluation_sets import EvalRows, EvaluationSet, make_evaluation_set
 from tasks.perturbations import TablePerturbation, make_perturbation
 from tasks.registry import get_spec, load_task
 from tasks.spec import TaskData
-from tasks.splits import Split, make_split, nested_train_subsets
+from tasks.splits import Split, limit_rows, make_split, nested_train_subsets
 
 
 @dataclass
@@ -85,6 +87,12 @@ def perturbation_of(spec: RunSpec) -> TablePerturbation | None:
     return make_perturbation(spec.perturbation.name, spec.perturbation.params)
 
 
+def evaluation_set_of(evaluation: Evaluation, row_limit: int | None = None) -> EvaluationSet:
+    """The evaluation set a run predicts: as the spec names it, coarser under a row limit."""
+    made = make_evaluation_set(evaluation.name, evaluation.params)
+    return made if row_limit is None else made.capped(row_limit)
+
+
 def perturbation_seed(split_seed: int, seed: int) -> int:
     """The perturbation's seed: one draw from the run's split seed and seed together."""
     return int(np.random.SeedSequence([split_seed, seed]).generate_state(1)[0])
@@ -99,13 +107,16 @@ def prepare_rows(
     train_size: int | None = None,
     perturbation: TablePerturbation | None = None,
     perturbation_seed: int | None = None,
+    row_limit: int | None = None,
 ) -> RunRows:
-    """Load, split, subset and perturb one run's rows (evaluation sets: `rows_for_spec`)."""
+    """Load, split, subset, cap and perturb one run's rows (evaluation sets: `rows_for_spec`)."""
     data = load_run_task(task, task_params)
     split = make_split(data, seed=split_seed, protocol=split_protocol)
     if train_size is not None:
         subsets = nested_train_subsets(split, data.y.to_numpy(), [train_size], seed=split_seed)
         split = split.subset_train(subsets[train_size])
+    if row_limit is not None:
+        split = limit_rows(split, data.y.to_numpy(), row_limit, seed=split_seed)
     rows = RunRows(clean_data=data, clean_split=split, data=data, split=split)
     if perturbation is not None:
         assert perturbation_seed is not None, "a perturbation needs the seed it is applied with"
@@ -138,11 +149,12 @@ def rows_for_spec(spec: RunSpec, clean: bool = False) -> RunRows:
         train_size=spec.train_size,
         perturbation=perturbation,
         perturbation_seed=None if perturbation is None else perturbation_seed(spec.split_seed, spec.seed),
+        row_limit=spec.row_limit,
     )
     if clean:
         return rows
     rows.evaluation_rows = {
-        e.name: make_evaluation_set(e.name, e.params).rows(rows.clean_data, rows.clean_split)
+        e.name: evaluation_set_of(e, spec.row_limit).rows(rows.clean_data, rows.clean_split)
         for e in spec.evaluations
     }
     if rows.perturbation is not None:

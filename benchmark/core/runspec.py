@@ -239,6 +239,8 @@ class RunSpec:
     prefixes of larger ones). `serializer` and `model` are used by LIFT methods and None for baselines.
     `evaluations` names extra evaluation sets (`tasks.evaluation_sets`: "grid", "line", or
     `{"name": ..., "params": {...}}`) that the run predicts and stores besides its test rows.
+    `row_limit` caps every split and evaluation set at that many rows (a smoke run of a large suite,
+    `liftbench run --limit-rows`); None, the default, uses every row.
     """
 
     task: str
@@ -254,6 +256,7 @@ class RunSpec:
     model: str | None = None
     seed: int = 0
     evaluations: tuple[Evaluation, ...] = ()
+    row_limit: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("task", "method", "split_protocol"):
@@ -268,11 +271,12 @@ class RunSpec:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise LiftbenchError(f"RunSpec.{name}: {value!r} is not a non-negative integer")
-        size = self.train_size
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-            raise LiftbenchError(
-                f"RunSpec.train_size: {size!r} is neither null (all rows) nor a positive integer"
-            )
+        for name in ("train_size", "row_limit"):
+            size = getattr(self, name)
+            if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+                raise LiftbenchError(
+                    f"RunSpec.{name}: {size!r} is neither null (all rows) nor a positive integer"
+                )
         for name in _PARAM_FIELDS:
             object.__setattr__(self, name, FrozenParams(getattr(self, name), where=f"RunSpec.{name}"))
         object.__setattr__(self, "perturbation", Perturbation.coerce(self.perturbation))
@@ -341,7 +345,9 @@ class RunSpec:
         parts = [task_text or self._task_text()] + (
             [] if self.train_size is None else [f"n={self.train_size}"]
         )
-        parts.extend(f"{name}={facets[name]}" for name in ("protocol", "perturb") if name in facets)
+        parts.extend(
+            f"{name}={facets[name]}" for name in ("protocol", "perturb", "row_limit") if name in facets
+        )
         return " ".join(parts)
 
     def fit_key(self) -> str:
@@ -375,6 +381,8 @@ class RunSpec:
             facets["model"] = self.model
         if self.evaluations:
             facets["eval"] = ",".join(item.short() for item in self.evaluations)
+        if self.row_limit is not None:
+            facets["row_limit"] = str(self.row_limit)
         return facets
 
 
