@@ -161,6 +161,7 @@ def _register(name: str, openml_id: int, dataset: str, permuted: bool, citation:
             target="class",
             class_labels=tuple(str(k) for k in range(10)),
             n_rows=OFFICIAL_ROWS,
+            n_features=PAPER_CROP * PAPER_CROP,
             citation=f"{OPENML_CITATION}; {citation}",
             suites=SUITES,
         )

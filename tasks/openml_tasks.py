@@ -324,6 +324,7 @@ def _spec(entry: OpenMLTask) -> TaskSpec:
         target=entry.target or "y",
         class_labels=mirror_classes(entry.mirror) if entry.mirror else None,
         n_rows=entry.n_rows,
+        n_features=entry.n_features,
         mirror=entry.mirror,
         citation=f"{OPENML_CITATION}; {entry.origin}",
         suites=entry.suites,

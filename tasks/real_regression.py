@@ -336,6 +336,7 @@ def _spec(entry: FileTask) -> TaskSpec:
         features=entry.features,
         target=entry.target,
         n_rows=entry.n_rows,
+        n_features=len(entry.features),
         citation=entry.citation,
         suites=(SUITE,),
     )

@@ -41,6 +41,7 @@ class TaskSpec:
     target: str = "y"
     class_labels: tuple[str, ...] | None = None
     n_rows: int | None = None
+    n_features: int | None = None  # the published count, for estimates made before the data is loaded
     mirror: str | None = None  # an offline copy that can serve the data, e.g. "sklearn:load_iris", "keel:tae"
     citation: str = ""
     suites: tuple[str, ...] = ()
