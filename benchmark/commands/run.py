@@ -13,10 +13,13 @@ from benchmark.commands.results_table import echo_suite_tables
 from benchmark.core.methods import method_entries
 from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.harness.checks import check_runs
+from benchmark.harness.cost import Throughput, estimate_cost
 from benchmark.harness.execute import RunResult
 from benchmark.harness.runner import LAUNCHERS, plan_suite, run_suite
 from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
 from benchmark.harness.suites import filter_runs, load_suite, validate_names
+from benchmark.harness.suites.overrides import apply_overrides, parse_override, with_row_limit
+from benchmark.harness.suites.shards import parse_shard, shard_runs
 from benchmark.harness.wandb_mirror import WandbMirror
 from tasks.registry import all_specs
 
@@ -39,6 +42,28 @@ from tasks.registry import all_specs
     default=None,
     metavar="EXPR",
     help="Only matching runs, e.g. 'task=iris method=logreg|svm seed=0'.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="METHOD.KEY=VALUE",
+    help="Change a parameter of every run of a method, e.g. --set lift.model=tiny-gpt2 --set lift.epochs=1;"
+    " the changed runs are other runs (other hashes).",
+)
+@click.option(
+    "--limit-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Cap every split and evaluation set at N rows, stratified (a smoke run; recorded in each run).",
+)
+@click.option(
+    "--shard",
+    "shard_text",
+    default=None,
+    metavar="I/N",
+    help="Run only shard I of N (every N-th run), e.g. one task of a SLURM array; merge the stores after.",
 )
 @click.option(
     "--jobs",
@@ -90,6 +115,9 @@ def command(
     suite_ref: str,
     store_path: Path,
     filter_expr: str | None,
+    overrides: tuple[str, ...],
+    limit_rows: int | None,
+    shard_text: str | None,
     jobs: int,
     launcher: str,
     address: str | None,
@@ -109,10 +137,18 @@ def command(
     """
     suite = load_suite(suite_ref)
     validate_names(suite, [s.name for s in all_specs()], method_entries())
+    shard = parse_shard(shard_text) if shard_text is not None else None
+    changes = [parse_override(text) for text in overrides]
     runs = suite.expand()
     if filter_expr:
         runs = filter_runs(runs, filter_expr)
-    runs = check_runs(runs, where=f"suite file {suite.path}")
+    entries = method_entries()
+    runs = apply_overrides(runs, changes, {name: entry.defaults for name, entry in entries.items()})
+    runs = check_runs(with_row_limit(runs, limit_rows), where=f"suite file {suite.path}")
+    in_suite = len(runs)
+    if shard is not None:
+        runs = shard_runs(runs, shard)
+    scope = f"suite {suite.name}" + (f", shard {shard} ({len(runs)} of {in_suite} runs)" if shard else "")
     store = ResultStore(store_path)
     if dry_run:
         plan = plan_suite(runs, store, force)
@@ -121,14 +157,16 @@ def command(
             state = "changed" if spec.hash in plan.changed else "to run " if spec.hash in todo else "stored "
             click.echo(f"{state} {spec.hash}  {spec.label()}")
         click.echo(
-            f"{len(runs)} runs in suite {suite.name}: {plan.skipped} stored, {len(todo)} to run"
+            f"{len(runs)} runs in {scope}: {plan.skipped} stored, {len(todo)} to run"
             f" ({len(plan.changed)} of them stored with another configuration) (store {store.path})"
         )
+        throughput = Throughput()
+        click.echo(estimate_cost(runs, throughput).summary(throughput))
         return
     # W&B's local files live beside the store unless WANDB_DIR says otherwise.
     wandb_dir = None if os.environ.get("WANDB_DIR") else store.path.parent / "wandb"
     mirror = WandbMirror(wandb_mode, project=wandb_project, entity=wandb_entity, dir=wandb_dir)
-    click.echo(f"suite {suite.name}: {len(runs)} runs; store {store.path}; W&B {mirror.mode}", err=True)
+    click.echo(f"{scope}: {len(runs)} runs; store {store.path}; W&B {mirror.mode}", err=True)
     bar = tqdm(unit="run", file=sys.stderr, dynamic_ncols=True)
 
     def on_done(result: RunResult, finished: int, to_do: int) -> None:

@@ -9,6 +9,7 @@ from benchmark.core.methods import METHODS, method_entries
 from benchmark.core.rows import load_run_task, perturbation_of, task_params_for
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.effective import method_params_for
+from tasks.availability import availability
 from tasks.errors import LiftbenchError
 from tasks.evaluation_sets import make_evaluation_set
 from tasks.registry import get_spec, resolve_params
@@ -49,7 +50,8 @@ def check_runs(runs: Sequence[RunSpec], where: str = "suite") -> list[RunSpec]:
 
 
 def _check_data_changes(spec: RunSpec, where: str) -> None:
-    """Check a run's perturbation and evaluation sets: names and parameters, then against its task's data."""
+    """Check a run's perturbation and evaluation sets: names and parameters, then against its task's
+    data where this machine has it (a run of a task whose data is missing says so when it runs)."""
     try:
         perturbation = perturbation_of(spec)
         evaluations = [make_evaluation_set(e.name, e.params) for e in spec.evaluations]
@@ -58,6 +60,8 @@ def _check_data_changes(spec: RunSpec, where: str) -> None:
                 f"perturbation {perturbation.name!r} changes the feature columns, so evaluation sets "
                 "(built on the task's own features) cannot be predicted; drop one of the two"
             )
+        if not availability(get_spec(spec.task)).available:
+            return
         data = load_run_task(spec.task, task_params_for(spec))
         if perturbation is not None:
             perturbation.check(data)

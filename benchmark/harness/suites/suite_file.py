@@ -51,7 +51,7 @@ _TOP_LEVEL_KEYS = ("name", "description", "include", "defaults", "grid", "blocks
 _REQUIRED_AXES = ("tasks", "methods")
 
 
-class _SuiteLoader(yaml.SafeLoader):
+class SuiteLoader(yaml.SafeLoader):
     """Safe YAML that reads `1e-3` as a float (YAML 1.1 needs a dot) and rejects duplicate keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -66,7 +66,7 @@ class _SuiteLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_SuiteLoader.add_implicit_resolver(
+SuiteLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
     list("-+0123456789."),
@@ -275,7 +275,7 @@ def _read_document(path: Path) -> Mapping[str, Any]:
     except OSError as err:
         raise LiftbenchError(f"suite file {path}: cannot be read ({err.strerror}); check the path") from None
     try:
-        document = yaml.load(text, Loader=_SuiteLoader)  # a SafeLoader subclass: no arbitrary objects
+        document = yaml.load(text, Loader=SuiteLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
