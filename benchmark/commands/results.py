@@ -12,6 +12,7 @@ from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.core.runspec import RunSpec
 from benchmark.harness import provenance
 from benchmark.harness.effective import differences
+from benchmark.harness.merge import merge_stores
 from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
 from tasks.errors import LiftbenchError
 
@@ -150,3 +151,25 @@ def compare(metric: str, store_path: Path, suite: str | None, task: str | None, 
     """Experiments x method configurations: mean±std of a metric over seeds (runs and seeds in brackets)."""
     table = compare_table(_open(store_path), metric, **_filters(suite, task, method))
     echo_table(table, f"test {metric}, mean±std per experiment (runs; split seeds; seeds)")
+
+
+@group.command(name="merge")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    "target",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The store to merge into (created if missing).",
+)
+def merge(sources: tuple[Path, ...], target: Path) -> None:
+    """Merge stores (e.g. the shards of a suite) into one; conflicting results are reported, not overwritten."""
+    report = merge_stores(sources, target)
+    for conflict in report.conflicts:
+        click.echo(f"conflict {conflict}", err=True)
+    click.echo(report.summary())
+    if report.conflicts:
+        raise LiftbenchError(
+            f"{len(report.conflicts)} runs hold different results in the merged stores (listed above);"
+            f" {target} keeps its own: compare them with `liftbench results show HASH --store ...`"
+        )
