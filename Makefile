@@ -50,12 +50,22 @@ run: setup ## Run the default suite in JOBS processes (resumes what is stored), 
 
 REPORT  ?= results/report
 STUDIES ?= study-accuracy study-boundaries study-sample-complexity study-robustness study-calibration study-context study-pretraining
+# The paper at full scale (GPU; `liftbench run --suite NAME --dry-run` prints each suite's runs and GPU-hours).
+PAPER   ?= paper-classification paper-regression-synthetic paper-regression-real paper-boundaries paper-sample-complexity paper-robustness paper-calibration paper-context paper-pretraining paper-two-stage
+# make paper SCALE=cpu (the reduced studies, minutes on a CPU) or SCALE=full (the paper's suites).
+SCALE   ?= cpu
+SUITES_cpu  = $(STUDIES)
+SUITES_full = $(PAPER)
+# Extra `liftbench run` options for every suite of `make paper`, e.g. RUN_ARGS='--shard 1/4' or a
+# smoke run of the full suites: RUN_ARGS='--limit-rows 40 --set lift.model=tiny-gpt2 --set lift.epochs=1'.
+RUN_ARGS ?=
 
 figures: setup ## Rebuild every figure and table from the store alone (no refitting) into results/report (REPORT=dir).
 	$(VENV)/bin/liftbench report --store $(STORE) --out $(REPORT) $(if $(WANDB),--wandb $(WANDB))
 
-paper: setup ## Run every study suite (resuming what is stored), then make figures.
-	set -e; for study in $(STUDIES); do $(VENV)/bin/liftbench run --suite $$study --store $(STORE) $(if $(WANDB),--wandb $(WANDB)); done
+paper: setup ## Run the study suites (SCALE=cpu, default) or the paper's full suites (SCALE=full), resuming, then make figures.
+	$(if $(filter $(SCALE),cpu full),,$(error SCALE=$(SCALE): use SCALE=cpu or SCALE=full))
+	set -e; for suite in $(SUITES_$(SCALE)); do $(VENV)/bin/liftbench run --suite $$suite --store $(STORE) $(if $(WANDB),--wandb $(WANDB)) $(RUN_ARGS); done
 	$(MAKE) figures
 
 check-tasks: setup ## Load every task available offline; explain how to get the others.

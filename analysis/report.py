@@ -27,6 +27,7 @@ from analysis.statistics import build_statistics
 from analysis.tables import build_main_tables, build_paper_table2
 from analysis.wandb_report import log_report
 from benchmark.harness.store import ResultStore
+from benchmark.harness.suites import load_suite
 
 # The shipped suite whose runs fill each study.
 STUDY_SUITES: dict[str, str] = {
@@ -40,12 +41,36 @@ STUDY_SUITES: dict[str, str] = {
     "pretraining": "study-pretraining",
     "statistics": "study-accuracy",
 }
+# The paper's full-scale suites whose runs, where the store holds any, are the main tables of a kind.
+FULL_MAIN_SUITES: dict[str, tuple[str, ...]] = {
+    "classification": ("paper-classification",),
+    "regression": ("paper-regression-synthetic", "paper-regression-real"),
+}
 MAIN_NOTES = (
-    "The paper's full OpenML table (14 datasets) comes from `liftbench run --suite lift14` (needs the"
-    " OpenML cache) and its synthetic regression table from `liftbench run --suite lift-regression`;"
-    " add LIFT blocks to those suites for the LIFT columns. With no network, `liftbench run --suite"
-    " lift14-offline` fills study table2 (the paper's Table 2) for the 8 of its datasets served offline.",
+    "The paper's main tables at full scale (14 OpenML datasets, synthetic and real regression, LIFT on"
+    " GPT-J-6B and Qwen2.5-7B) come from `make paper SCALE=full` (suites paper-classification,"
+    " paper-regression-synthetic, paper-regression-real; they need a GPU and the OpenML cache). Where the"
+    " store holds runs of those suites, a kind's main table shows only them. With no network, `liftbench"
+    " run --suite lift14-offline` fills study table2 (the paper's Table 2) for the 8 of its datasets"
+    " served offline.",
 )
+
+
+def main_table_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The runs of the main tables and the suite to name where one is missing, per task kind: the runs
+    of the full-scale suites (`FULL_MAIN_SUITES`, matched by run hash) where the store holds any,
+    otherwise every run and the reduced study suite."""
+    suites = {kind: STUDY_SUITES["main"] for kind in FULL_MAIN_SUITES}
+    if runs.empty:
+        return runs, suites
+    keep = pd.Series(True, index=runs.index)
+    for kind, names in FULL_MAIN_SUITES.items():
+        hashes = {spec.hash for name in names for spec in load_suite(name).expand()}
+        full = runs["run_hash"].isin(hashes) & (runs["kind"] == kind)
+        if full.any():
+            keep &= full | (runs["kind"] != kind)
+            suites[kind] = names[0]
+    return runs[keep], suites
 
 
 @dataclass
@@ -64,13 +89,9 @@ class Report:
 def build_studies(store: ResultStore, runs: pd.DataFrame, out_dir: Path) -> list[Study]:
     """Run every study on the store's runs; each writes its files to `out_dir/<study key>/`."""
     suites = STUDY_SUITES
+    main_runs, main_suites = main_table_runs(runs)
     builders: list[tuple[str, Callable[[Path], Study]]] = [
-        (
-            "main",
-            lambda d: build_main_tables(
-                runs, d, {"classification": suites["main"], "regression": suites["main"]}
-            ),
-        ),
+        ("main", lambda d: build_main_tables(main_runs, d, main_suites)),
         ("table2", lambda d: build_paper_table2(runs, d, suites["table2"])),
         ("boundaries", lambda d: build_boundaries(store, runs, d, suites["boundaries"])),
         ("sample-complexity", lambda d: build_sample_complexity(runs, d, suites["sample-complexity"])),
