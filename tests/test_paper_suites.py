@@ -10,8 +10,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from analysis.report import main_table_runs
 from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.checks import check_runs
@@ -167,3 +169,30 @@ def test_a_sample_of_every_full_suite_runs_here_with_a_tiny_model(tmp_path: Path
     records = [ResultStore(tmp_path / "smoke.sqlite").get_run(s.hash) for s in smoke]
     assert all(r.spec["row_limit"] == SMOKE_ROWS for r in records)
     assert {r.spec["model"] for r in records if r.method == "lift" and r.spec.get("model")} == {"tiny-gpt2"}
+
+
+def test_the_estimate_counts_tokens_of_lm_runs_only() -> None:
+    lift = RunSpec(task="iris", method="lift", method_params={"epochs": 10}, model="EleutherAI/gpt-j-6b")
+    twice = dataclasses.replace(lift, method_params={"epochs": 20})
+    baseline = RunSpec(task="iris", method="logreg")
+    one, two = estimate_cost([lift, baseline]), estimate_cost([twice])
+    assert (one.lm_runs, one.cpu_runs) == (1, 1)
+    assert two.train_tokens == 2 * one.train_tokens > 0
+    assert one.by_model == {"EleutherAI/gpt-j-6b": pytest.approx(one.gpu_hours)}
+    smoke = estimate_cost(with_row_limit([lift], 10))
+    assert smoke.train_tokens == one.train_tokens * 10 / 96  # iris trains on 96 rows
+
+
+def test_the_main_tables_read_the_full_suites_runs_where_the_store_has_them() -> None:
+    full = load_suite("paper-classification").expand()[:2]
+    runs = pd.DataFrame(
+        {
+            "run_hash": [full[0].hash, full[1].hash, "reduced", "regression"],
+            "kind": ["classification", "classification", "classification", "regression"],
+        }
+    )
+    kept, suites = main_table_runs(runs)
+    assert kept["run_hash"].tolist() == [full[0].hash, full[1].hash, "regression"]
+    assert suites == {"classification": "paper-classification", "regression": "study-accuracy"}
+    reduced, _ = main_table_runs(runs.iloc[2:])
+    assert reduced["run_hash"].tolist() == ["reduced", "regression"]
