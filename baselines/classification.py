@@ -105,5 +105,8 @@ class TunedClassifier(TunedBaseline):
             return Predictions(y_pred=y_pred)
         proba = np.zeros((len(X), self.n_classes_))
         columns = self.train_classes_[np.asarray(self.estimator_.classes_, dtype=int)]
-        proba[:, columns] = self.estimator_.predict_proba(X)
+        # XGBoost answers in float32, whose rows sum to 1 only within ~1e-7; scikit-learn's scores
+        # then warn that they do not sum to one. Rows renormalised in float64 sum to 1 exactly enough.
+        given = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
+        proba[:, columns] = given / given.sum(axis=1, keepdims=True)
         return Predictions(y_pred=y_pred, proba=proba)

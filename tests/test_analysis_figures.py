@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from analysis.ablations import build_context, build_settings, prompt_variants, setting_variants
 from analysis.calibration import build_calibration, coverage_data, reliability_bins, reliability_data
@@ -195,7 +194,6 @@ def test_calibration_study_pools_test_rows(store: ResultStore, runs: pd.DataFram
         [stored for stored in runs.loc[runs["method"] == "gp", "metric.coverage_90"]]
     )  # equal row counts: the pooled coverage is the mean of the runs' coverage_90
     assert at_90["observed"] == pytest.approx(expected) and at_90["rows"] == 2 * N_ROWS
-    assert stats.norm.ppf(0.95) > 1.6  # the 90 % interval is about ±1.64 std
     study = build_calibration(store, runs, tmp_path, "study-calibration")
     _files_exist(study)
     assert [a.name for a in study.artifacts] == [

@@ -1,7 +1,9 @@
 """A real Lightning DDP run of `lift` on CPU: two processes, gloo, tiny-gpt2 on moons.
 
 `tests/ddp_script.py` is started as its own program (Lightning's DDP launcher starts rank 1 by
-running the same command again); each rank writes what it ended with, and this test compares them.
+running the same command again); each rank writes what it ended with, and this test compares them,
+and compares the two-device run with the same spec on one device: the global batch, and so the
+optimizer steps, must not depend on the device count.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_lift_fits_with_two_process_ddp_and_ranks_agree(tmp_path: Path) -> None:
+def run_script(out_dir: Path, devices: int) -> list[dict]:
+    """The ranks' records of one `ddp_script.py` run on `devices` CPU devices."""
     env = {k: v for k, v in os.environ.items() if k not in _RANK_VARIABLES}
     env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), OMP_NUM_THREADS="1")
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), str(tmp_path)],
+        [sys.executable, str(SCRIPT), str(out_dir), str(devices)],
         env=env,
         cwd=Path(__file__).resolve().parent.parent,
         capture_output=True,
@@ -39,13 +42,40 @@ def test_lift_fits_with_two_process_ddp_and_ranks_agree(tmp_path: Path) -> None:
         timeout=TIMEOUT_S,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    ranks = [json.loads((tmp_path / f"rank{k}.json").read_text()) for k in (0, 1)]
+    return [json.loads((out_dir / f"rank{k}.json").read_text()) for k in range(devices)]
+
+
+def test_lift_fits_with_two_process_ddp_and_ranks_agree(tmp_path: Path) -> None:
+    ranks = run_script(tmp_path / "ddp", devices=2)
+    [single] = run_script(tmp_path / "single", devices=1)
 
     assert [r["rank"] for r in ranks] == [0, 1]
     assert all(r["world_size"] == 2 for r in ranks)
-    # The distributed sampler gave each rank its own half of the rows (padded to equal shares) ...
-    share = math.ceil(ranks[0]["n_train"] / 2)
-    assert all(r["samples_seen"] == share * r["epochs"] for r in ranks)
+    # The global batch (8) is the same on one device and on two: each rank takes 4 rows of every
+    # optimizer step, so both runs take the same number of steps ...
+    assert single["effective"] == {
+        "precision": "32-true",
+        "accelerator": "cpu",
+        "devices": 1,
+        "num_nodes": 1,
+        "strategy": "single_device",
+        "global_batch": 8,
+        "per_device_batch": 8,
+        "grad_accum": 1,
+        "world_size": 1,
+    }
+    for r in ranks:
+        assert r["effective"] == {
+            **single["effective"],
+            "devices": 2,
+            "strategy": "ddp",
+            "per_device_batch": 4,
+            "world_size": 2,
+        }
+        assert r["optimizer_steps"] == single["optimizer_steps"] == math.ceil(r["n_train"] / 8) * r["epochs"]
+    # ... and the ranks' shares of the rows add up to the rows the one device saw: nothing doubled.
+    assert ranks[0]["samples_seen"] + ranks[1]["samples_seen"] == single["samples_seen"]
+    assert single["samples_seen"] == single["n_train"] * single["epochs"]
     assert ranks[0]["train_losses"] != ranks[1]["train_losses"]
     # ... and gradient all-reduce kept the weights identical, to the bit, so the predictions agree too.
     assert ranks[0]["trainable_checksum"] == ranks[1]["trainable_checksum"]

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from benchmark.core.methods import INVALID_CLASS, FitData, make_method, method_entries
+from benchmark.core.metrics import compute_metrics
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.execute import execute_run
 from benchmark.lift import precision
@@ -123,9 +124,92 @@ def test_regression_sampling_gives_a_spread() -> None:
     method = lift("regression", finetune="full", lr=3e-3, epochs=3, num_samples=3, max_new_tokens=6)
     method.fit(fit_data(task, n_train=30, n_val=5))
     pred = method.predict(task.X.iloc[30:])
-    assert pred.std is not None and np.all(pred.std >= 0) and np.all(np.isfinite(pred.y_pred))
-    assert all(len(json.loads(raw)) == 3 for raw in pred.raw)
-    assert np.all(pred.std[pred.invalid] == pytest.approx(float(np.std(task.y.iloc[:30]))))
+    parser = get_serializer("lift").bind(task)
+    train_mean, train_std = float(task.y.iloc[:30].mean()), float(np.std(task.y.iloc[:30]))
+    for y_pred, std, invalid, raw in zip(pred.y_pred, pred.std, pred.invalid, pred.raw, strict=True):
+        samples = json.loads(raw)
+        assert len(samples) == 3
+        values = [a.value for a in map(parser.parse, samples) if a.valid]
+        assert invalid == (not values)
+        if values:  # the mean and spread of the valid samples ...
+            assert (y_pred, std) == pytest.approx((np.mean(values), np.std(values)))
+        else:  # ... or, with none, the declared fallback
+            assert (y_pred, std) == pytest.approx((train_mean, train_std))
+
+
+def scripted_generation(monkeypatch: pytest.MonkeyPatch, texts: list[list[str]]) -> None:
+    """Make the LM's generation return `texts` (one list of samples per prompt, in order): the parser,
+    the vote, the fallback and the metrics downstream of it are the real ones."""
+
+    def generate(lm, prompts, **kwargs):
+        assert len(prompts) == len(texts) and kwargs["num_samples"] == len(texts[0])
+        return texts
+
+    monkeypatch.setattr("benchmark.lift.lm.predict.generate", generate)
+
+
+def test_unterminated_and_partly_invalid_samples_count_in_the_strict_invalid_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task = digit_task()
+    method = lift(finetune="none", predict="generate", num_samples=3, temperature=1.0)
+    method.fit(fit_data(task))
+    scripted_generation(
+        monkeypatch,
+        [
+            ["1@@@", "1@@@", "0@@@"],  # terminated, parsed: strictly valid
+            ["1", "1@@@", "1@@@"],  # a sample ran out of tokens before its end marker
+            ["banana@@@", "0@@@", "0 and then@@@"],  # one sample unparsable, trailing text tolerated
+            ["x@@@", "y", "@@@"],  # nothing parsable: invalid even leniently
+        ],
+    )
+    pred = method.predict(task.X.iloc[:4])
+    assert pred.y_pred.tolist() == [1, 1, 0, INVALID_CLASS]
+    assert pred.invalid.tolist() == [False, False, False, True]
+    assert pred.terminated.tolist() == [True, False, True, False]
+    assert pred.invalid_samples.tolist() == [0, 0, 1, 3]
+    scores = compute_metrics("classification", np.array([1, 1, 0, 0]), pred, n_classes=2)
+    assert scores["invalid_rate"] == 0.25 and scores["strict_invalid_rate"] == 0.75
+
+
+def test_regression_rows_with_no_valid_sample_take_the_fallback_and_its_spread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task = line_task()
+    method = lift("regression", finetune="none", num_samples=2)
+    method.fit(fit_data(task, n_train=30, n_val=5))
+    scripted_generation(monkeypatch, [["1.5@@@", "2.5@@@"], ["oops@@@", "-"]])
+    pred = method.predict(task.X.iloc[30:32])
+    train = task.y.iloc[:30]
+    assert pred.y_pred.tolist() == pytest.approx([2.0, float(train.mean())])
+    assert pred.std.tolist() == pytest.approx([0.5, float(np.std(train))])
+    assert pred.invalid.tolist() == [False, True] and pred.terminated.tolist() == [True, False]
+
+
+def test_an_unterminated_answer_is_stored_and_counted_by_the_strict_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One sample per row, through the runner: "1" (no end marker) is read leniently as class 1, and
+    the stored run says it was not terminated and counts it in its strict invalid rate."""
+    spec = RunSpec(
+        task="moons",
+        task_params={"n": 60},
+        method="lift",
+        method_params={"model": "tiny-gpt2", "finetune": "none", "predict": "generate", **QUIET},
+    )
+
+    def generate(lm, prompts, **kwargs):
+        return [["1"] if i % 2 else ["0@@@"] for i in range(len(prompts))]
+
+    monkeypatch.setattr("benchmark.lift.lm.predict.generate", generate)
+    result = execute_run(spec)
+    assert result.ok, result.record.error
+    stored = result.predictions
+    assert stored["terminated"].tolist() == [i % 2 == 0 for i in range(len(stored))]
+    assert not stored["invalid"].any() and (stored["y_pred"] == 1 - stored["terminated"]).all()
+    metrics = result.record.metrics
+    assert metrics["invalid_rate"] == 0
+    assert metrics["strict_invalid_rate"] == pytest.approx(1 - stored["terminated"].mean())
 
 
 def test_the_same_seed_gives_the_same_predictions() -> None:
@@ -160,13 +244,51 @@ def test_auto_precision_trains_in_what_the_probe_measured_faster(
     assert (record["fp32_flops_per_s"], record["bf16_flops_per_s"]) == rates
 
 
-def test_bf16_training_is_recorded_and_predicts() -> None:
+@pytest.mark.parametrize(
+    ("model", "n"), [("tiny-gpt2", 60), pytest.param("smollm2-135m", 40, marks=pytest.mark.integration)]
+)
+def test_the_same_spec_run_twice_gives_identical_metrics_and_predictions(model: str, n: int) -> None:
+    """Through the runner, training, scoring and greedy generation ("both"): equal to the bit."""
+    spec = RunSpec(
+        task="moons",
+        task_params={"n": n},
+        method="lift",
+        # fp32 named: "auto" picks bf16 on a CPU by timing, which may choose differently run to run
+        method_params={
+            "model": model,
+            "epochs": 2,
+            "batch_size": 4,
+            "predict": "both",
+            "precision": "32-true",
+            **QUIET,
+        },
+    )
+    first, second = execute_run(spec), execute_run(spec)
+    assert first.ok and second.ok, (first.record.error, second.record.error)
+    assert first.record.metrics == second.record.metrics
+    pd.testing.assert_frame_equal(first.predictions, second.predictions, check_exact=True)
+    histories = [r.record.provenance["fit_info"]["history"] for r in (first, second)]
+    assert histories[0] == histories[1] and len(histories[0]) == 2
+
+
+def test_bf16_training_follows_fp32_training() -> None:
+    """The same fit in bf16 autocast and in fp32: bf16 really runs (the numbers differ) and lands
+    where fp32 does, within bf16's rounding. CPU autocast runs bf16 on any CPU (slowly without
+    AVX-512 bf16, which does not matter for a model this small), so the test never skips."""
     task = digit_task()
-    method = lift(model="tiny-llama", epochs=1, precision="bf16-mixed")
-    info = method.fit(fit_data(task))
-    pred = method.predict(task.X.iloc[50:])
-    assert info.extra["precision"] == "bf16-mixed"
-    assert np.all(np.isfinite(pred.proba)) and np.allclose(pred.proba.sum(axis=1), 1)
+    runs = {}
+    for chosen in ("32-true", "bf16-mixed"):
+        method = lift(model="tiny-llama", epochs=2, lr=1e-2, precision=chosen)
+        info = method.fit(fit_data(task))
+        runs[chosen] = (info, method.predict(task.X.iloc[50:]).proba)
+    (fp32_info, fp32), (bf16_info, bf16) = runs["32-true"], runs["bf16-mixed"]
+    assert bf16_info.extra["precision"] == bf16_info.ran_with["precision"] == "bf16-mixed"
+    assert fp32_info.ran_with["precision"] == "32-true"
+    assert not np.array_equal(bf16, fp32)
+    np.testing.assert_allclose(bf16, fp32, atol=0.03)
+    fp32_losses = [h["train_loss"] for h in fp32_info.extra["history"]]
+    bf16_losses = [h["train_loss"] for h in bf16_info.extra["history"]]
+    np.testing.assert_allclose(bf16_losses, fp32_losses, rtol=0.02)
 
 
 def test_lift_runs_through_the_runner_and_stores_probabilities() -> None:
@@ -179,7 +301,9 @@ def test_lift_runs_through_the_runner_and_stores_probabilities() -> None:
     result = execute_run(spec)
     assert result.ok, result.record.error
     assert result.predictions["proba"].map(len).eq(2).all()
-    assert 0 <= result.record.metrics["accuracy"] <= 1 and result.record.metrics["invalid_rate"] == 0
+    assert result.record.metrics["invalid_rate"] == 0 and "strict_invalid_rate" not in result.record.metrics
+    stored = result.predictions
+    assert result.record.metrics["accuracy"] == np.mean(stored["y_pred"] == stored["y_true"])
     fit_info = result.record.provenance["fit_info"]
     assert fit_info["finetune"] == "lora" and fit_info["target_modules"] == ["c_attn"]
     assert fit_info["epochs_run"] == 1 and fit_info["serializer"]["serializer"] == "lift"
@@ -240,4 +364,8 @@ def test_bundled_smollm2_with_lora_predicts_iris_by_both_modes() -> None:
     assert pred.proba.shape == (8, 3) and np.allclose(pred.proba.sum(axis=1), 1)
     assert set(pred.y_pred) <= {0, 1, 2} and not pred.invalid.any()
     assert len(pred.raw) == 8 and all(isinstance(text, str) for text in pred.raw)
-    assert 0 <= info.extra["val_generate_invalid_rate"] <= 1
+    # the recorded validation rates of generation are those of generating the validation rows again
+    method.params = dataclasses.replace(method.params, predict="generate")
+    again = compute_metrics("classification", data.y_val, method.predict(data.X_val), n_classes=3)
+    assert info.extra["val_generate_invalid_rate"] == again["invalid_rate"]
+    assert info.extra["val_generate_strict_invalid_rate"] == again["strict_invalid_rate"]

@@ -10,7 +10,14 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from benchmark.lift.data import LengthGroupedSampler, LiftDataModule, collate, encode_examples
+from benchmark.lift.data import (
+    BatchPlan,
+    LengthGroupedSampler,
+    LiftDataModule,
+    RankBatchSampler,
+    collate,
+    encode_examples,
+)
 from benchmark.lift.lm.loading import IGNORE_INDEX, load_causal_lm
 from benchmark.lift.module import (
     LoraSettings,
@@ -23,6 +30,7 @@ from benchmark.lift.module import (
 )
 from benchmark.lift.selection import is_better, trainable_state
 from benchmark.lift.serialization import get_serializer
+from tasks.errors import LiftbenchError
 from tests.builders import digit_task
 
 ARCHS = ("tiny-gpt2", "tiny-llama", "tiny-gptneox", "tiny-gptj")
@@ -105,6 +113,27 @@ def test_gathered_positions_give_the_plain_loss_and_gradients(arch: str, finetun
 
 
 # --- batches ---------------------------------------------------------------------------------------
+
+
+def test_ranks_share_each_global_step_as_one_device_takes_it() -> None:
+    """Every optimizer step of a 3-rank run holds exactly the rows of the one-device run's step."""
+    lengths = np.random.default_rng(0).integers(5, 60, size=50)
+    order = LengthGroupedSampler(lengths, batch_size=6, seed=3)
+    single = list(RankBatchSampler(order, micro_batch=6))
+    ranks = [list(RankBatchSampler(order, micro_batch=6, rank=r, world_size=3)) for r in range(3)]
+    assert [len(batches) for batches in ranks] == [len(single)] * 3 == [9] * 3
+    for step, rows in enumerate(single[:-1]):
+        assert sorted(i for batches in ranks for i in batches[step]) == sorted(rows)
+        assert all(len(batches[step]) == 2 for batches in ranks)
+    # the epoch's last step has 2 rows for 3 ranks: the third rank repeats the first rather than idle
+    assert len(single[-1]) == 2
+    assert [batches[-1] for batches in ranks] == [single[-1][:1], single[-1][1:], single[-1][:1]]
+
+
+def test_a_global_batch_that_does_not_split_over_the_devices_is_refused() -> None:
+    assert BatchPlan(8, world_size=2, grad_accum=2).per_device_batch == 2
+    with pytest.raises(LiftbenchError, match=r"batch_size=8 .* 3 device\(s\)"):
+        BatchPlan(8, world_size=3)
 
 
 def test_length_grouped_sampler_is_a_seeded_permutation_of_similar_length_batches() -> None:
@@ -209,21 +238,32 @@ def test_training_loss_falls_on_a_learnable_task() -> None:
     assert outcome.precision == "32-true"
 
 
-def test_gradient_accumulation_takes_fewer_optimizer_steps() -> None:
-    steps = []
+def test_gradient_accumulation_splits_the_global_batch_and_keeps_the_steps() -> None:
+    """batch_size is the global batch: grad_accum=2 does each step in two forward passes of half the
+    rows, so the optimizer takes as many steps as without it."""
+    steps, forward_rows = [], []
     for grad_accum in (1, 2):
         lm = load_causal_lm("tiny-llama")
         model, _ = prepare_for_finetuning(lm.model, "lora")
+        rows: list[int] = []
+        hook = model.get_input_embeddings().register_forward_hook(
+            lambda _, inputs, output, rows=rows: rows.append(inputs[0].shape[0])
+        )
         outcome = train_lift(
             model,
-            datamodule(lm),  # 40 rows in batches of 8: 5 batches per epoch
+            datamodule(lm),  # 40 rows, global batch 8: 5 steps per epoch
             evaluate=lambda: 0.0,
             direction="higher",
             trainer_settings=TrainerSettings(epochs=2, grad_accum=grad_accum, max_grad_norm=0.5),
         )
+        hook.remove()
         assert outcome.module.samples_seen == 80
+        assert outcome.effective["global_batch"] == 8
+        assert outcome.effective["per_device_batch"] == 8 // grad_accum
         steps.append(outcome.optimizer_steps)
-    assert steps == [10, 6]  # an epoch's last, incomplete accumulation still steps
+        forward_rows.append(sorted(set(rows)))
+    assert steps == [10, 10]
+    assert forward_rows == [[8], [4]]
 
 
 def test_gradient_checkpointing_trains_to_the_same_weights() -> None:

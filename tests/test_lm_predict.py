@@ -9,14 +9,18 @@ to the same replacement character).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from peft import LoraConfig, get_peft_model
 
 from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
 from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
+from benchmark.lift.module import library_notices_hidden
 from tasks.errors import LiftbenchError
 
 PROMPTS = [
@@ -147,6 +151,21 @@ def test_score_classes_equals_naive_per_pair_loglikelihood(name: str) -> None:
     assert scores.shape == (len(PROMPTS), len(COMPLETIONS))
     np.testing.assert_allclose(scores, naive, rtol=1e-5, atol=1e-4)
     assert len({len(ids) for ids in tokenize_completions(lm.tokenizer, COMPLETIONS)}) > 1
+
+
+@pytest.mark.parametrize("name", ["tiny-llama", "tiny-gpt2", "tiny-gptneox", "tiny-gptj"])
+def test_prediction_passes_the_kv_cache_under_its_current_name(name: str) -> None:
+    """No deprecation warning on any forward pass (transformers renamed `past_key_values` to `cache`
+    and warned on every call under the old name), through a LoRA wrapper too."""
+    lm = load_causal_lm(name)
+    with library_notices_hidden():  # peft's own notices while wrapping, not prediction's
+        lora = get_peft_model(load_causal_lm(name).model, LoraConfig(r=2, target_modules="all-linear"))
+    wrapped = dataclasses.replace(lm, model=lora)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for model in (lm, wrapped):
+            score_classes(model, PROMPTS[:2], COMPLETIONS)
+            generate(model, PROMPTS[:2], stop="@@@", max_new_tokens=3)
 
 
 def test_single_token_classes_are_scored_from_the_prompt_pass_alone(lm: LoadedLM) -> None:

@@ -180,11 +180,31 @@ def test_values_are_python_floats_and_ranked_metrics_have_directions() -> None:
     pred = Predictions(y_pred=CALIBRATION_PROBA.argmax(axis=1), proba=CALIBRATION_PROBA)
     c = compute_metrics("classification", CALIBRATION_Y, pred, n_classes=2)
     y, y_hat = _one_outlier()
-    r = compute_metrics("regression", y, Predictions(y_pred=y_hat, std=np.ones(len(y))))
+    generated = Predictions(y_pred=y_hat, std=np.ones(len(y)), terminated=np.ones(len(y), dtype=bool))
+    r = compute_metrics("regression", y, generated)
     for name, value in {**c, **r}.items():
         assert type(value) is float, name
     assert set(c) | set(r) == set(METRIC_DIRECTIONS) | {"coverage_90"}
     assert set(METRIC_DIRECTIONS.values()) == {"higher", "lower"}
+
+
+def test_strict_invalid_rate_counts_unterminated_answers_and_any_invalid_sample() -> None:
+    """Rows: parsed and terminated; parsed but unterminated; one of its samples unparsable; all
+    samples unparsable. The lenient rate counts the last only, the strict rate all but the first."""
+    pred = Predictions(
+        y_pred=np.array([1, 0, 1, -1]),
+        invalid=np.array([False, False, False, True]),
+        terminated=np.array([True, False, True, True]),
+        invalid_samples=np.array([0, 0, 1, 3]),
+    )
+    m = compute_metrics("classification", np.array([1, 0, 1, 0]), pred, n_classes=2)
+    assert m["invalid_rate"] == pytest.approx(0.25)
+    assert m["strict_invalid_rate"] == pytest.approx(0.75)
+    assert m["accuracy"] == pytest.approx(0.75)  # lenient answers are still scored
+    # a method that does not generate has no strict rate to report
+    assert "strict_invalid_rate" not in compute_metrics(
+        "classification", np.array([1, 0]), Predictions(y_pred=np.array([1, 0])), n_classes=2
+    )
 
 
 @pytest.mark.parametrize(

@@ -201,17 +201,6 @@ def _corrupt_description(folder: Path) -> None:
     (folder / "description.xml").write_text("<oml:data_set_description")
 
 
-def test_openml_deletes_the_folder_when_a_fetch_fails(cache: Path) -> None:
-    """The hazard `_folder_kept` guards against, shown on openml itself."""
-    folder = write_openml_cache(cache, DID, sample_frame(), "class")
-    _corrupt_description(folder)
-    openml.config.set_root_cache_directory(cache)
-    openml.config.set_retry_policy("robot", 1)
-    with pytest.raises(Exception):  # noqa: B017 - whatever openml raises for a refused connection
-        openml.datasets.get_dataset(DID, download_data=True)
-    assert not folder.exists()
-
-
 def test_failed_fetch_keeps_the_folder_and_says_so_in_one_line(cache: Path, network_attempts: list) -> None:
     folder = write_openml_cache(cache, DID, sample_frame(), "class")
     _corrupt_description(folder)

@@ -114,12 +114,6 @@ def test_bad_input_raises_liftbench_error(kwargs, frame, message):
         pre.fit(frame)
 
 
-def test_fit_transform_equals_fit_then_transform():
-    X = table()
-    pre = TabularPreprocessor(FEATURE_TYPES)
-    assert np.array_equal(pre.fit_transform(X), TabularPreprocessor(FEATURE_TYPES).fit(X).transform(X))
-
-
 def test_drop_missing_columns():
     X = table()
     kept, dropped = drop_missing_columns(X)

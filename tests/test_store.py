@@ -40,6 +40,8 @@ def _classification_run(run_hash: str = "c0", seed: int = 0, method: str = "lift
         proba=proba,
         invalid=np.array([False, False, False, True, False]),
         raw=["0", "1", "2", "banana", "0"],
+        terminated=np.array([True, True, False, False, True]),
+        invalid_samples=np.array([0, 0, 0, 1, 0]),
     )
     record = RunRecord(
         run_hash=run_hash,
@@ -98,9 +100,13 @@ def test_round_trip(tmp_path: Path) -> None:
     assert stored["row_index"].tolist() == [10, 11, 12, 13, 14]
     assert stored["y_pred"].dtype == np.int64 and stored["y_pred"].tolist() == [0, 1, 2, -1, 0]
     assert stored["raw"].tolist() == pred.raw
+    assert stored["terminated"].tolist() == [True, True, False, False, True]
+    assert stored["invalid_samples"].tolist() == [0, 0, 0, 1, 0]
     y_back, pred_back = predictions_from_frame(stored)
-    assert compute_metrics("classification", y_back, pred_back, 3) == compute_metrics(
-        "classification", y_true, pred, 3
+    scores = compute_metrics("classification", y_back, pred_back, 3)
+    assert scores == compute_metrics("classification", y_true, pred, 3)
+    assert scores["invalid_rate"] == pytest.approx(0.2) and scores["strict_invalid_rate"] == pytest.approx(
+        0.4
     )
 
     runs = store.runs()
@@ -120,6 +126,45 @@ def test_regression_predictions_keep_std(tmp_path: Path) -> None:
     original_y, original_pred = predictions_from_frame(frame)
     assert compute_metrics("regression", y, pred) == compute_metrics("regression", original_y, original_pred)
     assert compute_metrics("regression", y, pred)["rmse"] == pytest.approx(record.metrics["rmse"])
+
+
+def test_a_store_from_before_the_generation_flags_gains_them_on_open(tmp_path: Path) -> None:
+    """A store of schema version 2, whose predictions table has no `terminated`/`invalid_samples`,
+    keeps its rows, reads them back with the flags missing, and stores new runs with them."""
+    path = tmp_path / "old.sqlite"
+    old_record, old_frame = _regression_run("old")
+    ResultStore(path).write_run(old_record, old_frame)
+    with sqlite3.connect(path) as conn:  # the predictions table as schema version 1 first had it
+        conn.executescript(
+            """
+            CREATE TABLE old_predictions AS SELECT run_hash, row_index, split, y_true, y_pred, invalid,
+                proba_json, std, raw FROM predictions;
+            DROP TABLE predictions;
+            CREATE TABLE predictions (
+                run_hash TEXT NOT NULL REFERENCES runs (run_hash) ON DELETE CASCADE,
+                row_index INTEGER NOT NULL, split TEXT NOT NULL,
+                y_true REAL CHECK (y_true IS NOT NULL OR split != 'test'), y_pred REAL NOT NULL,
+                invalid INTEGER NOT NULL CHECK (invalid IN (0, 1)), proba_json TEXT, std REAL, raw TEXT,
+                PRIMARY KEY (run_hash, split, row_index)
+            ) WITHOUT ROWID;
+            INSERT INTO predictions SELECT * FROM old_predictions;
+            DROP TABLE old_predictions;
+            UPDATE meta SET value = '2' WHERE key = 'schema_version';
+            """
+        )
+    store = ResultStore(path)
+    old = store.predictions("old")
+    assert len(old) == 30 and old["terminated"].isna().all() and old["invalid_samples"].isna().all()
+    assert predictions_from_frame(old)[1].terminated is None
+    record, frame, _, pred = _classification_run()
+    store.write_run(record, frame)
+    assert store.predictions("c0")["terminated"].tolist() == pred.terminated.tolist()
+    ResultStore(path).close()  # opening it again adds nothing twice
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(predictions)")]
+        (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert columns.count("terminated") == 1 and columns[-2:] == ["terminated", "invalid_samples"]
+    assert version == str(SCHEMA_VERSION) == "3"
 
 
 def test_failed_run_is_stored_without_predictions(tmp_path: Path) -> None:
@@ -195,12 +240,10 @@ def test_an_error_inside_the_transaction_rolls_back(tmp_path: Path, monkeypatch:
     store = ResultStore(tmp_path / "s.sqlite")
     record, frame, *_ = _classification_run()
 
+    insert = ResultStore._insert_predictions
+
     def fail_midway(self, conn, rows):
-        conn.executemany(
-            "INSERT INTO predictions (run_hash, row_index, split, y_true, y_pred, invalid, proba_json, std, raw)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows[:2],
-        )
+        insert(self, conn, rows[:2])
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(ResultStore, "_insert_predictions", fail_midway)
@@ -219,12 +262,10 @@ CRASHING_WRITER = textwrap.dedent(
     from benchmark.harness.store import ResultStore
     from test_store import _classification_run
 
+    insert = ResultStore._insert_predictions
+
     def insert_half_then_die(self, conn, rows):
-        conn.executemany(
-            "INSERT INTO predictions (run_hash, row_index, split, y_true, y_pred, invalid, proba_json, std, raw)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows[: len(rows) // 2],
-        )
+        insert(self, conn, rows[: len(rows) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
 
     ResultStore._insert_predictions = insert_half_then_die

@@ -6,6 +6,7 @@ The runner never knows which kind of method it runs: it builds a `FitData`, call
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import warnings
 from collections.abc import Callable, Mapping
@@ -24,14 +25,24 @@ INVALID_CLASS = -1  # the class code of an answer that could not be parsed
 
 @dataclass
 class FitData:
-    """What a method is given to learn from. Model selection may use validation rows only."""
+    """What a method is given to learn from. Model selection may use validation rows only.
 
-    task: TaskData  # kind, classes, feature types and names; its X/y are the whole task, do not fit on them
+    `task` says what the task is (name, kind, classes, feature names and types); its X and y are cut
+    here to the training and validation rows, and its fixed split dropped, so that no method can read
+    the test rows or their labels while it fits, whatever the caller passed.
+    """
+
+    task: TaskData
     X_train: pd.DataFrame
     y_train: np.ndarray
     X_val: pd.DataFrame
     y_val: np.ndarray
     seed: int
+
+    def __post_init__(self) -> None:
+        X = pd.concat([self.X_train, self.X_val])
+        y = pd.Series(np.concatenate([np.asarray(self.y_train), np.asarray(self.y_val)]), index=X.index)
+        self.task = dataclasses.replace(self.task, X=X, y=y, fixed_split=None)
 
     @property
     def kind(self) -> str:
@@ -50,6 +61,12 @@ class Predictions:
     `proba` (n, K) where the method gives probabilities. Regression: `y_pred` holds floats (already
     with the method's declared fallback where an answer was invalid) and `std` a predictive spread
     where the method gives one. `invalid` marks unparsable answers; `raw` keeps an LM's text.
+
+    A method that generates text also says, per row, whether every sample of it ended with the
+    completion end marker (`terminated`: a parser reads an answer that ran out of tokens too, and the
+    strict invalid rate counts it) and how many of its samples did not parse (`invalid_samples`: with
+    several samples a row is `invalid` only when all of them are). Both stay None for methods that
+    do not generate.
     """
 
     y_pred: np.ndarray
@@ -57,12 +74,14 @@ class Predictions:
     std: np.ndarray | None = None
     invalid: np.ndarray | None = None
     raw: list[str] | None = None
+    terminated: np.ndarray | None = None
+    invalid_samples: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.y_pred)
         if self.invalid is None:
             self.invalid = np.zeros(n, dtype=bool)
-        for name in ("proba", "std", "invalid"):
+        for name in ("proba", "std", "invalid", "terminated", "invalid_samples"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"Predictions.{name} has {len(value)} rows, y_pred has {n}")
@@ -70,6 +89,17 @@ class Predictions:
     @property
     def invalid_rate(self) -> float:
         return float(np.mean(self.invalid)) if len(self.y_pred) else 0.0
+
+    @property
+    def strict_invalid(self) -> np.ndarray | None:
+        """Rows whose answer is not strictly valid: some sample unterminated or unparsable (None: the
+        method generates nothing)."""
+        if self.terminated is None:
+            return None
+        strict = np.asarray(self.invalid, dtype=bool) | ~np.asarray(self.terminated, dtype=bool)
+        if self.invalid_samples is not None:
+            strict |= np.asarray(self.invalid_samples) > 0
+        return strict
 
 
 @dataclass

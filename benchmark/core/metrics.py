@@ -10,6 +10,11 @@ k times the RMSE before scoring; it flatters every method, so it is reported onl
 metrics (`*_filtered3`, the paper's synthetic tables; `*_filtered5`, its real-data tables), never in
 place of the unfiltered ones.
 
+`invalid_rate` is lenient: a row counts as invalid when no answer could be read from it, even one
+that ran out of tokens before its end marker or trailed extra text. For methods that generate,
+`strict_invalid_rate` beside it counts every row with a sample that is not both terminated by the
+end marker and parsed (`Predictions.strict_invalid`).
+
 Every value is a plain Python float; a metric that is undefined for the given rows (RAE when all test
 targets are equal, R^2 on constant targets) is NaN; a metric that needs something the method did not
 give (log-loss without probabilities) is absent from the dict.
@@ -63,6 +68,7 @@ METRICS: dict[str, MetricSpec] = _specs(
     MetricSpec("macro_f1", "higher", "test macro-F1 (%)", scale=100.0, digits=2),
     MetricSpec("auc", "higher", "test ROC AUC (binary; macro one-vs-rest over classes)"),
     MetricSpec("invalid_rate", "lower", "invalid answers (%)", scale=100.0, digits=1),
+    MetricSpec("strict_invalid_rate", "lower", "strictly invalid answers (%)", scale=100.0, digits=1),
     MetricSpec("log_loss", "lower", "test log-loss"),
     MetricSpec("brier", "lower", "test Brier score"),
     MetricSpec("ece", "lower", "test ECE"),
@@ -121,6 +127,7 @@ def classification_metrics(y_true: np.ndarray, pred: Predictions, n_classes: int
         ),
         "macro_f1": float(f1_score(y_true, answered, labels=valid_labels, average="macro", zero_division=0)),
         "invalid_rate": float(np.mean(invalid)),
+        **_strict_invalid_rate(pred, invalid),
     }
     if pred.proba is not None:
         proba = np.asarray(pred.proba, dtype=float)
@@ -189,6 +196,7 @@ def regression_metrics(y_true: np.ndarray, pred: Predictions) -> dict[str, float
         out[f"rae_filtered{k}"] = _rae(y_true[keep], y_pred[keep])
         out[f"rmse_filtered{k}"] = _rmse(y_true[keep], y_pred[keep])
     out["invalid_rate"] = pred.invalid_rate
+    out.update(_strict_invalid_rate(pred, np.asarray(pred.invalid, dtype=bool)))
     if pred.std is not None:
         std = np.asarray(pred.std, dtype=float)
         if np.any(std < 0) or not np.all(np.isfinite(std)):
@@ -211,6 +219,12 @@ def compute_metrics(
     if kind == "regression":
         return regression_metrics(y_true, pred)
     raise ValueError(f"unknown task kind {kind!r}; expected 'classification' or 'regression'")
+
+
+def _strict_invalid_rate(pred: Predictions, invalid: np.ndarray) -> dict[str, float]:
+    """`strict_invalid_rate` for a method that generates (its rows carry `terminated`), else nothing."""
+    strict = pred.strict_invalid
+    return {} if strict is None else {"strict_invalid_rate": float(np.mean(strict | invalid))}
 
 
 def _as_codes(values: np.ndarray, name: str) -> np.ndarray:

@@ -20,8 +20,11 @@ SQLite connection must not cross a fork or be shared between threads).
 Prediction frames have a fixed schema, checked on write as AMLB checks its prediction files:
 `row_index` (the row's position in the task's data), `split`, `y_true`, `y_pred` (class codes, -1
 for an invalid answer, or the regression value with the method's fallback applied) and `invalid`,
-plus optional `proba` (a length-K sequence per row, classification), `std` (regression) and `raw`
-(the LM's text).
+plus optional `proba` (a length-K sequence per row, classification), `std` (regression), `raw`
+(the LM's text), and for methods that generate `terminated` (every sample of the row ended with the
+completion end marker) and `invalid_samples` (its samples that did not parse), which the strict
+invalid rate is computed from. A store made before these two columns existed (schema version 2 or
+older) gets them, empty, when it is migrated.
 
 `y_true` is known in every "test" row (a CHECK constraint holds the database to it). Rows of other
 splits (an evaluation set `eval:<name>` whose truth the task does not know) may hold NaN there; it is
@@ -49,14 +52,15 @@ from benchmark.core.methods import INVALID_CLASS, Predictions
 from tasks.errors import LiftbenchError, did_you_mean
 from tasks.spec import KINDS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_STORE_PATH = Path("results/liftbench.sqlite")
 BUSY_TIMEOUT_S = 30.0
 STATUSES = ("ok", "failed")
 PROBA_SUM_TOLERANCE = 1e-4  # float32 probabilities of a few classes sum to 1 within ~1e-6
 RUN_FILTERS = ("run_hash", "suite", "task", "method", "kind", "seed", "split_seed", "train_size", "status")
 REQUIRED_PREDICTION_COLUMNS = ("row_index", "split", "y_true", "y_pred", "invalid")
-PREDICTION_COLUMNS = (*REQUIRED_PREDICTION_COLUMNS, "proba", "std", "raw")
+PREDICTION_COLUMNS = (*REQUIRED_PREDICTION_COLUMNS, "proba", "std", "raw", "terminated", "invalid_samples")
+_GENERATION_FLAGS = ("terminated", "invalid_samples")
 SUPERSEDED_MARK = "~"  # a superseded result's key: <run hash>~<n>
 STRICT_TARGET_SPLIT = "test"  # the split whose y_true must always be known
 
@@ -92,6 +96,8 @@ _SCHEMA = (
         proba_json TEXT,
         std REAL,
         raw TEXT,
+        terminated INTEGER CHECK (terminated IN (0, 1)),
+        invalid_samples INTEGER CHECK (invalid_samples >= 0),
         PRIMARY KEY (run_hash, split, row_index)
     ) WITHOUT ROWID""",
     "CREATE INDEX runs_task_method ON runs (task, method)",
@@ -100,7 +106,8 @@ _SCHEMA = (
     "CREATE INDEX runs_status ON runs (status)",
     "CREATE INDEX runs_superseded_by ON runs (superseded_by)",
 )
-# Steps from each older schema version to the next: version 1 had no effective configuration.
+# Steps from each older schema version to the next: version 1 had no effective configuration, version 2
+# no per-row generation flags (NULL in the rows stored before).
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         "ALTER TABLE runs ADD COLUMN config_hash TEXT",
@@ -108,7 +115,14 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE runs ADD COLUMN superseded_by TEXT",
         "CREATE INDEX runs_superseded_by ON runs (superseded_by)",
     ),
+    2: (
+        "ALTER TABLE predictions ADD COLUMN terminated INTEGER CHECK (terminated IN (0, 1))",
+        "ALTER TABLE predictions ADD COLUMN invalid_samples INTEGER CHECK (invalid_samples >= 0)",
+    ),
 }
+_PREDICTION_SQL_COLUMNS = (
+    "row_index, split, y_true, y_pred, invalid, proba_json, std, raw, terminated, invalid_samples"
+)
 _RUN_SQL_COLUMNS = (
     "run_hash, suite, task, method, kind, seed, split_seed, train_size, status, "
     "spec_json, provenance_json, metrics_json, error, created_at, config_hash, config_json, superseded_by"
@@ -238,8 +252,7 @@ class ResultStore:
 
     def _insert_predictions(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
         conn.executemany(
-            "INSERT INTO predictions (run_hash, row_index, split, y_true, y_pred, invalid, proba_json, std, raw)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO predictions (run_hash, {_PREDICTION_SQL_COLUMNS}) VALUES ({', '.join('?' * 11)})",
             rows,
         )
 
@@ -320,20 +333,29 @@ class ResultStore:
     def predictions(self, run_hash: str, split: str | None = None) -> pd.DataFrame:
         """A run's prediction rows (all splits, or one), ordered by split and row index.
 
-        Class codes come back as integers; `proba` holds a list per row or None, `std` NaN where absent.
+        Class codes come back as integers; `proba` holds a list per row or None, `std` NaN where absent,
+        `terminated` and `invalid_samples` <NA> where the method generated nothing.
         """
         kind = self.get_run(run_hash).kind
-        sql = (
-            "SELECT row_index, split, y_true, y_pred, invalid, proba_json, std, raw FROM predictions"
-            " WHERE run_hash = ?"
-        )
+        sql = f"SELECT {_PREDICTION_SQL_COLUMNS} FROM predictions WHERE run_hash = ?"
         params: list[Any] = [run_hash]
         if split is not None:
             sql += " AND split = ?"
             params.append(split)
         rows = self._connection().execute(sql + " ORDER BY split, row_index", params).fetchall()
         frame = pd.DataFrame(
-            rows, columns=["row_index", "split", "y_true", "y_pred", "invalid", "proba", "std", "raw"]
+            rows,
+            columns=[
+                "row_index",
+                "split",
+                "y_true",
+                "y_pred",
+                "invalid",
+                "proba",
+                "std",
+                "raw",
+                *_GENERATION_FLAGS,
+            ],
         )
         frame["row_index"] = frame["row_index"].astype(np.int64)
         frame["invalid"] = frame["invalid"].astype(bool)
@@ -341,6 +363,8 @@ class ResultStore:
         frame["std"] = frame["std"].astype(float)
         frame["y_true"] = pd.to_numeric(frame["y_true"], errors="raise").astype(float)
         frame["y_pred"] = frame["y_pred"].astype(float)
+        frame["terminated"] = frame["terminated"].astype("boolean")
+        frame["invalid_samples"] = frame["invalid_samples"].astype("Int64")
         if kind == "classification":
             frame["y_pred"] = frame["y_pred"].astype(np.int64)
             if frame["y_true"].notna().all():
@@ -569,6 +593,10 @@ def predictions_frame(
         frame["std"] = np.asarray(pred.std, dtype=float)
     if pred.raw is not None:
         frame["raw"] = list(pred.raw)
+    if pred.terminated is not None:
+        frame["terminated"] = np.asarray(pred.terminated, dtype=bool)
+    if pred.invalid_samples is not None:
+        frame["invalid_samples"] = np.asarray(pred.invalid_samples, dtype=np.int64)
     return frame
 
 
@@ -583,12 +611,18 @@ def predictions_from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, Predictions
     raw = None
     if "raw" in frame.columns and frame["raw"].notna().all():
         raw = frame["raw"].tolist()
+    flags = {
+        name: frame[name].to_numpy(dtype=dtype)
+        for name, dtype in zip(_GENERATION_FLAGS, (bool, np.int64), strict=True)
+        if name in frame.columns and frame[name].notna().all()
+    }
     pred = Predictions(
         y_pred=frame["y_pred"].to_numpy(),
         proba=proba,
         std=std,
         invalid=frame["invalid"].to_numpy(dtype=bool),
         raw=raw,
+        **flags,
     )
     return frame["y_true"].to_numpy(), pred
 
@@ -647,6 +681,9 @@ def _prediction_rows(record: RunRecord, frame: pd.DataFrame | None) -> list[tupl
     raw = frame["raw"].tolist() if "raw" in frame.columns else [None] * len(frame)
     if not all(r is None or isinstance(r, str) for r in raw):
         raise ValueError(f"{where}: raw must be text or None")
+    terminated, invalid_samples = (_optional_counts(frame, name, where) for name in _GENERATION_FLAGS)
+    if terminated is not None and any(t is not None and t > 1 for t in terminated):
+        raise ValueError(f"{where}: terminated must be True/False (or missing) in every row")
     return list(
         zip(
             [record.run_hash] * len(frame),
@@ -658,9 +695,26 @@ def _prediction_rows(record: RunRecord, frame: pd.DataFrame | None) -> list[tupl
             proba_json,
             std,
             raw,
+            terminated or [None] * len(frame),
+            invalid_samples or [None] * len(frame),
             strict=True,
         )
     )
+
+
+def _optional_counts(frame: pd.DataFrame, name: str, where: str) -> list[int | None] | None:
+    """An optional column of whole numbers >= 0 (True/False read as 1/0), None where missing."""
+    if name not in frame.columns:
+        return None
+    out: list[int | None] = []
+    for value in frame[name].tolist():
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            out.append(None)
+        elif isinstance(value, bool | np.bool_ | int | np.integer) and value >= 0:
+            out.append(int(value))
+        else:
+            raise ValueError(f"{where}: {name} must hold whole numbers >= 0 (or be missing), got {value!r}")
+    return out
 
 
 def _targets(column: pd.Series, strict: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:

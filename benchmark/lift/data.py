@@ -9,6 +9,12 @@ the tokenizer's key is a hash of its definition.
 
 Batches are padded to their own longest row (not the whole data set's, as the paper did) and rows of
 similar length are batched together by `LengthGroupedSampler`.
+
+`batch_size` is the global batch: the rows of one optimizer step, whatever the hardware. `BatchPlan`
+splits it over the world size (devices x nodes) and the gradient-accumulation steps; every step of
+the sampler's order (a micro-batch over all ranks) is dealt out by `RankBatchSampler`, rank r taking
+every world-size-th row of it, so the same spec sees the same rows in each optimizer step on one
+device or on eight.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from benchmark.lift.lm.loading import IGNORE_INDEX, encode_example, pad_batch
 from benchmark.lift.serialization import Example, Serializer, serialize_rows
 from benchmark.lift.serialization.accounting import prompt_hash
+from tasks.errors import LiftbenchError
 
 MEGA_BATCH_FACTOR = 8  # batches per length-sorted group: larger pads less, smaller shuffles more
 _CACHE_SIZE = 16
@@ -117,6 +124,70 @@ class LengthGroupedSampler(Sampler[int]):
                 yield from (int(i) for i in batches[b])
 
 
+@dataclass(frozen=True)
+class BatchPlan:
+    """How the global batch (rows per optimizer step) is split over ranks and accumulation steps."""
+
+    global_batch: int
+    world_size: int = 1
+    grad_accum: int = 1
+
+    def __post_init__(self) -> None:
+        if min(self.global_batch, self.world_size, self.grad_accum) < 1:
+            raise ValueError("global_batch, world_size and grad_accum must be at least 1")
+        if self.global_batch % (self.world_size * self.grad_accum):
+            raise LiftbenchError(
+                f"method 'lift': batch_size={self.global_batch} (the global batch) cannot be split evenly over "
+                f"{self.world_size} device(s) x grad_accum={self.grad_accum}; use a batch_size that is a "
+                f"multiple of {self.world_size * self.grad_accum}, or other devices/grad_accum"
+            )
+
+    @property
+    def micro_batch(self) -> int:
+        """Rows of one forward pass over all ranks together."""
+        return self.global_batch // self.grad_accum
+
+    @property
+    def per_device_batch(self) -> int:
+        return self.micro_batch // self.world_size
+
+    def record(self) -> dict[str, int]:
+        return {
+            "global_batch": self.global_batch,
+            "per_device_batch": self.per_device_batch,
+            "grad_accum": self.grad_accum,
+            "world_size": self.world_size,
+        }
+
+
+class RankBatchSampler(Sampler[list[int]]):
+    """One rank's batches: the sampler's order cut into micro-batches of `micro_batch` rows, of which
+    rank r takes rows r, r + world_size, ... A micro-batch shorter than the world size (the epoch's
+    last) is repeated until every rank has a row, as DistributedSampler pads. `sampler` is kept as an
+    attribute so Lightning's `set_epoch` reaches it."""
+
+    def __init__(
+        self, sampler: LengthGroupedSampler, micro_batch: int, rank: int = 0, world_size: int = 1
+    ) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside a world of {world_size}")
+        self.sampler = sampler
+        self.micro_batch = micro_batch
+        self.rank = rank
+        self.world_size = world_size
+
+    def __len__(self) -> int:
+        return -(-len(self.sampler) // self.micro_batch)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = list(self.sampler)
+        for start in range(0, len(order), self.micro_batch):
+            chunk = order[start : start + self.micro_batch]
+            if len(chunk) < self.world_size:
+                chunk = list(np.resize(chunk, self.world_size))
+            yield [int(i) for i in chunk[self.rank :: self.world_size]]
+
+
 class EncodedDataset(Dataset[EncodedExample]):
     def __init__(self, examples: Sequence[EncodedExample]) -> None:
         self.examples = examples
@@ -151,6 +222,7 @@ class LiftDataModule(pl.LightningDataModule):
         mega_batch_factor: int = MEGA_BATCH_FACTOR,
     ) -> None:
         super().__init__()
+        self.plan = BatchPlan(batch_size)
         self.serializer = serializer
         self.tokenizer = tokenizer
         self.X_train = X_train
@@ -170,15 +242,22 @@ class LiftDataModule(pl.LightningDataModule):
             self.tokenizer, self.examples, self.separator, self.serializer.settings()
         )
 
+    def distribute(self, world_size: int, grad_accum: int) -> BatchPlan:
+        """Split the global batch over `world_size` ranks and `grad_accum` steps."""
+        self.plan = BatchPlan(self.batch_size, world_size, grad_accum)
+        return self.plan
+
     @property
     def lengths(self) -> list[int]:
         return [len(e) for e in self.encoded]
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
+        micro = self.plan.micro_batch
+        order = LengthGroupedSampler(self.lengths, micro, self.seed, self.mega_batch_factor)
+        rank = self.trainer.global_rank if self.trainer is not None else 0  # known once the ranks started
         return DataLoader(
             EncodedDataset(self.encoded),
-            batch_size=self.batch_size,
-            sampler=LengthGroupedSampler(self.lengths, self.batch_size, self.seed, self.mega_batch_factor),
+            batch_sampler=RankBatchSampler(order, micro, rank, self.plan.world_size),
             collate_fn=functools.partial(collate, pad_id=self.tokenizer.pad_token_id),
         )

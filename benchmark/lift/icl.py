@@ -55,6 +55,7 @@ from benchmark.lift.lm.predict import class_probabilities, generate, score_class
 from benchmark.lift.params import ANSWER_MARGIN_TOKENS, IclParams
 from benchmark.lift.serialization import Serializer, get_serializer, serialize_rows
 from benchmark.lift.serialization.accounting import check_fits_context, prompt_hash
+from benchmark.lift.serialization.parsing import sample_flags
 from tasks.errors import LiftbenchError
 
 DEMONSTRATION_END = "\n"  # ends each demonstration line
@@ -322,4 +323,4 @@ class LiftIclMethod:
             y_pred = np.array([INVALID_CLASS if not a.valid else a.value for a in answers], dtype=np.int64)
         else:
             y_pred = np.array([self._fallback_mean if not a.valid else a.value for a in answers], dtype=float)
-        return Predictions(y_pred=y_pred, invalid=invalid, raw=raw)
+        return Predictions(y_pred=y_pred, invalid=invalid, raw=raw, **sample_flags([[a] for a in answers]))

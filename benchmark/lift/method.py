@@ -10,15 +10,17 @@ the softmax over classes as `proba`, so it never gives an invalid answer (`predi
 default); or it generates and parses the answer with the shared parser (`predict="generate"`), an
 unparsable answer being `INVALID_CLASS` and `invalid=True`. `predict="both"` stores the scored
 answers, keeps each row's generated text in `Predictions.raw`, and records the validation accuracy and
-invalid rate of generation in `FitInfo.extra` (`val_generate_accuracy`, `val_generate_invalid_rate`),
-so the test rows' generation accuracy can be recomputed from the stored texts. Regression always
-generates; an unparsable answer takes the declared fallback, the mean of the training targets.
+invalid rates of generation in `FitInfo.extra` (`val_generate_accuracy`, `val_generate_invalid_rate`,
+`val_generate_strict_invalid_rate`), so the test rows' generation accuracy can be recomputed from the
+stored texts. Regression always generates; an unparsable answer takes the declared fallback, the mean of the training targets.
 
 Sampling (`num_samples > 1`, at `temperature`) draws several answers per row: classification takes
 the majority of the valid ones (ties: the smallest class code), regression their mean, with their
 standard deviation as `std` (rows with no valid sample: the training mean and the training targets'
 standard deviation). With one sample decoding is greedy. `Predictions.raw` holds the generated text,
-or a JSON list of the texts with several samples.
+or a JSON list of the texts with several samples. Generated predictions also say per row whether
+every sample ended with the end marker (`terminated`) and how many samples did not parse
+(`invalid_samples`); the metrics report the strict invalid rate from them beside the lenient one.
 
 Two-stage fine-tuning (`two_stage`: "none", "ift", "ft", "bl"; `pretext`, `pretext_rows`,
 `pretext_epochs`): synthetic pretext tasks shaped like the target before (or instead of) the target,
@@ -57,8 +59,25 @@ from benchmark.lift.params import ANSWER_MARGIN_TOKENS, PRETEXT_MODES, LiftParam
 from benchmark.lift.precision import FP32, PrecisionChoice, choose_precision
 from benchmark.lift.serialization import Serializer, get_serializer, serialize_rows
 from benchmark.lift.serialization.accounting import check_fits_context, prompt_hash
+from benchmark.lift.serialization.parsing import sample_flags
 from benchmark.lift.two_stage import train_pretext_stage
 from tasks.errors import LiftbenchError
+
+
+def untrained_effective(precision: str, device: torch.device) -> dict[str, Any]:
+    """What the hardware decided (`FitInfo.ran_with`) in a fit that trains nothing on the target (finetune none, two-stage
+    "bl"): the keys of `benchmark.lift.module.effective_training`, with no batch split."""
+    return {
+        "precision": precision,
+        "accelerator": device.type,
+        "devices": 1,
+        "num_nodes": 1,
+        "strategy": "none",
+        "global_batch": None,
+        "per_device_batch": None,
+        "grad_accum": None,
+        "world_size": 1,
+    }
 
 
 class LiftMethod:
@@ -115,7 +134,7 @@ class LiftMethod:
             metric = evaluate()
             extra.update(best_epoch=0, epochs_run=0, history=[{"epoch": 0, f"val_{p.metric}": metric}])
             extra.update(precision=self._precision, device=str(self._device()))
-            self._ran_with.update(precision=self._precision, accelerator=self._device().type, world_size=1)
+            self._ran_with.update(untrained_effective(self._precision, self._device()))
         else:
             extra.update(self._train(model, datamodule, evaluate))
         model.eval()
@@ -124,7 +143,9 @@ class LiftMethod:
             generated = self._generate(val_prompts)
             scores = compute_metrics(data.kind, y_val, generated, self._n_classes or None)
             extra.update(
-                val_generate_accuracy=scores["accuracy"], val_generate_invalid_rate=scores["invalid_rate"]
+                val_generate_accuracy=scores["accuracy"],
+                val_generate_invalid_rate=scores["invalid_rate"],
+                val_generate_strict_invalid_rate=scores["strict_invalid_rate"],
             )
         if data.kind == "regression":
             extra["regression_fallback"] = {
@@ -225,16 +246,7 @@ class LiftMethod:
         )
         model.to(outcome.device)
         module, selection = outcome.module, outcome.selection
-        self._ran_with.update(
-            precision=outcome.precision,
-            accelerator=outcome.device.type,
-            devices=p.trainer().devices,
-            strategy=outcome.strategy,
-            world_size=outcome.world_size,
-            per_device_batch=p.batch_size,
-            grad_accum=p.grad_accum,
-            global_batch=p.batch_size * p.grad_accum * outcome.world_size,
-        )
+        self._ran_with.update(outcome.effective)
         out: dict[str, Any] = {
             "precision": outcome.precision,
             "device": str(outcome.device),
@@ -325,6 +337,7 @@ class LiftMethod:
         answers = [[serializer.parse(t) for t in samples] for samples in texts]
         values = [[a.value for a in row if a.valid] for row in answers]
         invalid = np.array([not row for row in values], dtype=bool)
+        flags = sample_flags(answers)
         if p.kind == "classification":
             y_pred = np.array(
                 [
@@ -333,12 +346,12 @@ class LiftMethod:
                 ],
                 dtype=np.int64,
             )
-            return Predictions(y_pred=y_pred, invalid=invalid, raw=raw)
+            return Predictions(y_pred=y_pred, invalid=invalid, raw=raw, **flags)
         y_pred = np.array([np.mean(row) if row else self._fallback_mean for row in values], dtype=float)
         std = None
         if p.num_samples > 1:
             std = np.array([np.std(row) if row else self._fallback_std for row in values], dtype=float)
-        return Predictions(y_pred=y_pred, std=std, invalid=invalid, raw=raw)
+        return Predictions(y_pred=y_pred, std=std, invalid=invalid, raw=raw, **flags)
 
     # --- helpers -------------------------------------------------------------------------------------
 

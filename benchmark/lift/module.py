@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tempfile
 import time
 import warnings
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities.warnings import PossibleUserWarning
 
+from benchmark.lift.data import BatchPlan, LiftDataModule
 from benchmark.lift.lm.loading import IGNORE_INDEX
 from benchmark.lift.params import FINETUNE_MODES, SCHEDULES, LoraSettings, OptimizerSettings, TrainerSettings
 from benchmark.lift.selection import BestEpochSelection, Direction
@@ -246,8 +248,21 @@ class TrainingOutcome:
     device: torch.device  # where the model trained; Lightning moves it back to the CPU at the end
     optimizer_steps: int
     log_dir: str | None  # Lightning's CSV logs, when kept
-    world_size: int = 1  # processes that trained together (DDP: one per device and node)
-    strategy: str = "SingleDeviceStrategy"  # the Lightning strategy the Trainer resolved "auto" to
+    effective: dict[str, Any]  # what the hardware decided: `effective_training`
+
+
+def effective_training(trainer: pl.Trainer, precision: str, plan: BatchPlan) -> dict[str, Any]:
+    """The training configuration as it ran: precision, accelerator, devices, strategy, nodes and the
+    batch split. Two runs of one spec on different hardware differ here and nowhere in the spec."""
+    strategy = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", type(trainer.strategy).__name__.removesuffix("Strategy"))
+    return {
+        "precision": precision,
+        "accelerator": type(trainer.accelerator).__name__.removesuffix("Accelerator").lower(),
+        "devices": trainer.num_devices,
+        "num_nodes": trainer.num_nodes,
+        "strategy": strategy.lower(),  # SingleDeviceStrategy: single_device, DDPStrategy: ddp
+        **plan.record(),
+    }
 
 
 @contextlib.contextmanager
@@ -270,7 +285,7 @@ def eager_attention_on_cpu(model: torch.nn.Module, device: torch.device) -> Iter
 
 def train_lift(
     model: torch.nn.Module,
-    datamodule: pl.LightningDataModule,
+    datamodule: LiftDataModule,
     *,
     evaluate: Callable[[], float] | None,
     direction: Direction = "higher",
@@ -281,7 +296,11 @@ def train_lift(
 ) -> TrainingOutcome:
     """Fine-tune `model` with a Lightning Trainer, scoring every epoch with `evaluate()` and ending with
     the best epoch's weights in place; `evaluate=None` selects nothing and ends with the last epoch's
-    weights (the caller seeds everything before building the model)."""
+    weights (the caller seeds everything before building the model).
+
+    The datamodule's `batch_size` is the global batch: it is split over the trainer's world size and
+    `grad_accum` here (`BatchPlan`), and the datamodule deals each rank its rows itself, so Lightning's
+    distributed sampler is off."""
     settings = trainer_settings or TrainerSettings()
     precision = resolved_precision(settings)
     module = LiftModule(model, optimizer, gather_loss_positions)
@@ -301,6 +320,7 @@ def train_lift(
             num_nodes=settings.num_nodes,
             precision=precision,
             accumulate_grad_batches=settings.grad_accum,
+            use_distributed_sampler=False,  # the datamodule deals the rows (RankBatchSampler)
             gradient_clip_val=settings.max_grad_norm or None,
             enable_checkpointing=False,
             enable_model_summary=False,
@@ -310,17 +330,10 @@ def train_lift(
             default_root_dir=root,
             callbacks=[] if selection is None else [selection],
         )
+        plan = datamodule.distribute(trainer.world_size, settings.grad_accum)
         device = trainer.strategy.root_device
         stack.enter_context(eager_attention_on_cpu(model, device))
         trainer.fit(module, datamodule=datamodule)
         log_dir = trainer.logger.log_dir if settings.default_root_dir else None
-    return TrainingOutcome(
-        module,
-        selection,
-        precision,
-        device,
-        trainer.global_step,
-        log_dir,
-        world_size=trainer.world_size,
-        strategy=type(trainer.strategy).__name__,
-    )
+    effective = effective_training(trainer, precision, plan)
+    return TrainingOutcome(module, selection, precision, device, trainer.global_step, log_dir, effective)

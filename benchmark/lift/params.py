@@ -73,7 +73,12 @@ class LiftParams:
     """The `lift` parameters, checked. `predict=None` is "score" for classification and "generate" for
     regression; `select_metric=None` is "accuracy" or "rae"; `precision="auto"` (or None) is "bf16-mixed"
     on a GPU with bf16 and, on a CPU, bf16 only where a short probe measures it faster on the model's
-    own products (`benchmark.lift.precision`; the choice and both rates are recorded)."""
+    own products (`benchmark.lift.precision`; the choice and both rates are recorded).
+
+    `batch_size` is the global batch, the rows of one optimizer step on any hardware: it is split over
+    the devices (world size) and `grad_accum` forward passes, so it must be a multiple of
+    grad_accum x world size (`benchmark.lift.data.BatchPlan`). What the hardware still decides is in
+    `FitInfo.ran_with`, stored in the run's effective configuration."""
 
     kind: str
     model: str = BUNDLED_MODEL_ID
@@ -140,6 +145,12 @@ class LiftParams:
                 continue
             if not _is_number(value) or value < 0 or (positive and value == 0):
                 _bad(name, value, f"use a number {'> 0' if positive else '>= 0'}")
+        if self.batch_size % self.grad_accum:
+            _bad(
+                "grad_accum",
+                self.grad_accum,
+                f"use a divisor of batch_size={self.batch_size} (the global batch)",
+            )
         if self.lora_dropout >= 1:
             _bad("lora_dropout", self.lora_dropout, "use a number in [0, 1)")
         if not self.separator:

@@ -11,6 +11,7 @@ bf16, which speeds up batched generation on CPU.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -145,7 +146,8 @@ def _score_batch(
     if targets.shape[1] == 1:
         return total
     # Rows b*K + k: prompt b followed by completion k. Its last token predicts nothing, so it is not fed.
-    cache = prompt_pass.past_key_values
+    cache_argument = kv_cache_argument(model)
+    cache = getattr(prompt_pass, cache_argument)
     cache.batch_repeat_interleave(n_classes)
     inputs = targets[:, :-1].repeat(n_prompts, 1)
     positions = mask.sum(-1).repeat_interleave(n_classes)[:, None] + torch.arange(
@@ -157,14 +159,23 @@ def _score_batch(
             [mask.repeat_interleave(n_classes, dim=0), target_mask[:, :-1].repeat(n_prompts, 1)], dim=1
         ),
         position_ids=positions,
-        past_key_values=cache,
         use_cache=True,
+        **{cache_argument: cache},
     )
     log_probs = torch.log_softmax(completion_pass.logits.float(), dim=-1)
     following = targets[:, 1:].repeat(n_prompts, 1)
     picked = log_probs.gather(-1, following[..., None])[..., 0]
     picked = torch.where(target_mask[:, 1:].repeat(n_prompts, 1).bool(), picked, 0.0)
     return total + picked.sum(-1).view(n_prompts, n_classes)
+
+
+def kv_cache_argument(model: torch.nn.Module) -> str:
+    """The name under which this model's forward takes, and its output holds, the KV cache: `cache`
+    since transformers renamed it (5.2x; `past_key_values` still works there but warns on every call
+    until its removal in 5.40), `past_key_values` in the versions before."""
+    get_base = getattr(model, "get_base_model", None)  # a peft wrapper forwards **kwargs
+    base = get_base() if callable(get_base) else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 def class_probabilities(logliks: np.ndarray) -> np.ndarray:

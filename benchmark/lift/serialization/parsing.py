@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 INVALID_REASONS = ("empty", "not a number", "unknown class", "overflow")
 
 # Larger answers are "overflow": squared errors and sums of them must stay finite in float64.
@@ -132,3 +134,12 @@ def parse_answer(
     if not value.is_integer() or not 0 <= value < len(classes or ()):
         return invalid("unknown class")
     return ParsedAnswer(int(value), None, segment, terminated)
+
+
+def sample_flags(answers: Sequence[Sequence[ParsedAnswer]]) -> dict[str, np.ndarray]:
+    """`Predictions.terminated` (every sample of the row ended with the end marker) and
+    `Predictions.invalid_samples` (its samples that did not parse) of parsed generations, row by row."""
+    return {
+        "terminated": np.array([all(a.terminated for a in row) for row in answers], dtype=bool),
+        "invalid_samples": np.array([sum(not a.valid for a in row) for row in answers], dtype=np.int64),
+    }
