@@ -145,7 +145,7 @@ def scripted_generation(monkeypatch: pytest.MonkeyPatch, texts: list[list[str]])
         assert len(prompts) == len(texts) and kwargs["num_samples"] == len(texts[0])
         return texts
 
-    monkeypatch.setattr("benchmark.lift.lm.predict.generate", generate)
+    monkeypatch.setattr("benchmark.lift.method.generate", generate)
 
 
 def test_unterminated_and_partly_invalid_samples_count_in_the_strict_invalid_rate(
@@ -201,7 +201,7 @@ def test_an_unterminated_answer_is_stored_and_counted_by_the_strict_rate(
     def generate(lm, prompts, **kwargs):
         return [["1"] if i % 2 else ["0@@@"] for i in range(len(prompts))]
 
-    monkeypatch.setattr("benchmark.lift.lm.predict.generate", generate)
+    monkeypatch.setattr("benchmark.lift.method.generate", generate)
     result = execute_run(spec)
     assert result.ok, result.record.error
     stored = result.predictions
