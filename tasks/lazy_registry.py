@@ -14,6 +14,7 @@ check and one did-you-mean message for every kind of named thing.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points
@@ -122,12 +123,15 @@ class Registry(Generic[T]):
         if self._sources_loaded:
             return
         self._sources_loaded = True
-        modules = list(self._sources)
-        if self._group is not None:
-            modules += [ep.value for ep in entry_points(group=self._group)]
-        for module in modules:
+        for module in self._source_modules():
             importlib.import_module(module)
+
+    @functools.cache  # noqa: B019 - registries live as long as the process; entry points do not change
+    def _source_modules(self) -> tuple[str, ...]:
+        """The modules that register entries: the named sources, then the entry-point group's (read once)."""
+        group = () if self._group is None else tuple(ep.value for ep in entry_points(group=self._group))
+        return (*self._sources, *group)
 
     def sources_declared(self) -> bool:
         """Whether any source module is known (an entry-point group is empty when not installed)."""
-        return bool(self._sources) or (self._group is not None and bool(entry_points(group=self._group)))
+        return bool(self._source_modules())
