@@ -314,7 +314,6 @@ def test_filter_language() -> None:
     assert filter_runs(RUNS, "") == RUNS
     assert filter_runs(RUNS, "  ") == RUNS
     assert filter_runs(RUNS, "train_size=all perturbation=clean serializer=none model=none") == RUNS
-    assert filter_runs(RUNS, "task=wine") == []
     target = RUNS[5]
     assert filter_runs(RUNS, f"hash={target.hash[:6]}*") == [target]
 
@@ -326,6 +325,15 @@ def test_filter_language() -> None:
         ("tsak=iris", "unknown field 'tsak' (did you mean: task?)"),
         ("task=iris|", "empty value"),
         ("__import__('os')", "is not field=value"),
+        ("task==", "'task==' is not field=value"),
+        ("task=iris=wine", "is not field=value"),
+        (
+            "task=irsi",
+            "matches none of the 36 runs of the suite; no run has task 'irsi' (did you mean: iris?)",
+        ),
+        ("task=wine", "no run has task 'wine' (tasks: iris, plants-margin, plants-texture)"),
+        ("method=svn|tre", "no run has method 'svn' (did you mean: svm?)"),
+        ("task=iris task=plants-*", "each clause matches some runs, but no run matches them all"),
     ],
 )
 def test_filter_errors(expr: str, problem: str) -> None:

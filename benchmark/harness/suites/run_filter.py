@@ -2,14 +2,15 @@
 
 Clauses `field=value[|value...]` or `field!=value[|value...]`, separated by commas or spaces, must all
 hold. Values are shell-style patterns (`plants-*`) matched against each field's text; nothing is
-evaluated.
+evaluated. A filter is checked before anything runs: a malformed one (`task==`) and one that selects
+none of the runs are errors naming the filter, with the nearest names the runs do have.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 
 from benchmark.core.runspec import RunSpec
 from tasks.errors import LiftbenchError, did_you_mean
@@ -28,7 +29,8 @@ FILTER_FIELDS: dict[str, Callable[[RunSpec], str]] = {
     "model": lambda spec: spec.model or "none",
     "hash": lambda spec: spec.hash,
 }
-_CLAUSE = re.compile(r"^(?P<field>[A-Za-z_]+)(?P<op>!=|=)(?P<values>.+)$")
+_CLAUSE = re.compile(r"^(?P<field>[A-Za-z_]+)(?P<op>!=|=)(?P<values>[^=]+)$")
+_LISTED_VALUES = 8  # values of a field shown when none is close to the one asked for
 
 
 def _parse_filter(expr: str) -> list[tuple[str, bool, tuple[str, ...]]]:
@@ -53,18 +55,38 @@ def _parse_filter(expr: str) -> list[tuple[str, bool, tuple[str, ...]]]:
     return clauses
 
 
-def filter_runs(runs: Iterable[RunSpec], expr: str) -> list[RunSpec]:
+def filter_runs(runs: Sequence[RunSpec], expr: str, source: str = "the suite") -> list[RunSpec]:
     """The runs that satisfy every clause of `expr`, in their order, e.g. `task=iris,method=logreg|svm seed=0`.
 
     `field!=a|b` keeps runs matching none of the values. Unset values read as `all` (train_size),
     `clean` (perturbation) and `none` (serializer, model); `hash=3fa2*` selects by hash prefix.
+    A filter that keeps none of the (non-empty) `runs` of `source` is a LiftbenchError with a
+    did-you-mean of the values the runs have, since running nothing is never what was meant.
     """
     clauses = _parse_filter(expr)
-    return [
-        spec
-        for spec in runs
-        if all(
-            any(fnmatch.fnmatchcase(FILTER_FIELDS[field](spec), value) for value in values) == wanted
-            for field, wanted, values in clauses
+    kept = [spec for spec in runs if all(_holds(spec, clause) for clause in clauses)]
+    if runs and not kept:
+        raise LiftbenchError(
+            f"filter {expr!r} matches none of the {len(runs)} runs of {source}{_nearest(runs, clauses)};"
+            " `liftbench run --dry-run` lists them"
         )
-    ]
+    return kept
+
+
+def _holds(spec: RunSpec, clause: tuple[str, bool, tuple[str, ...]]) -> bool:
+    field, wanted, values = clause
+    return any(fnmatch.fnmatchcase(FILTER_FIELDS[field](spec), value) for value in values) == wanted
+
+
+def _nearest(runs: Sequence[RunSpec], clauses: list[tuple[str, bool, tuple[str, ...]]]) -> str:
+    """For the first `field=value` whose values match no run: the closest values, or those there are."""
+    for field, wanted, values in clauses:
+        present = sorted({FILTER_FIELDS[field](spec) for spec in runs})
+        if not wanted or any(fnmatch.fnmatchcase(name, value) for name in present for value in values):
+            continue
+        hint = did_you_mean(values[0], present)
+        if hint:
+            return f"; no run has {field} {values[0]!r}{hint}"
+        shown = ", ".join(present[:_LISTED_VALUES]) + (", ..." if len(present) > _LISTED_VALUES else "")
+        return f"; no run has {field} {values[0]!r} ({field}s: {shown})"
+    return " (each clause matches some runs, but no run matches them all)"
