@@ -47,7 +47,8 @@ def _suite(tmp_path: Path, n_splits: int, name: str = "resume") -> Path:
 
 
 def _cli(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled"}
+    """The CLI in its own process group, so a SIGKILL can take it with its workers (and Ray's)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "RAY_AUTH_MODE": "disabled"}
     return subprocess.Popen(
         [sys.executable, "-m", "benchmark.cli", *args],
         cwd=REPO,
@@ -55,6 +56,7 @@ def _cli(args: list[str]) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
 
 
@@ -106,11 +108,16 @@ def test_dry_run_lists_stored_and_pending(tmp_path: Path, capsys: pytest.Capture
     assert "6 runs in suite smoke: 3 stored, 3 to run" in out
 
 
-def test_sigkill_mid_suite_loses_nothing_and_resume_completes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "launch",
+    [[], ["--jobs", "2"], ["--launcher", "ray", "--num-cpus", "1"]],
+    ids=["one-process", "jobs-2", "ray"],
+)
+def test_sigkill_mid_suite_loses_nothing_and_resume_completes(tmp_path: Path, launch: list[str]) -> None:
     suite, store = _suite(tmp_path, n_splits=12), tmp_path / "store.sqlite"
-    args = ["run", "--suite", str(suite), "--store", str(store), "--wandb", "disabled"]
+    args = ["run", "--suite", str(suite), "--store", str(store), "--wandb", "disabled", *launch]
     proc = _cli(args)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     stored = 0
     while time.monotonic() < deadline and proc.poll() is None:
         if store.exists():
@@ -122,12 +129,12 @@ def test_sigkill_mid_suite_loses_nothing_and_resume_completes(tmp_path: Path) ->
                 break
         time.sleep(0.05)
     assert proc.poll() is None, "the suite finished before it could be killed; make it longer"
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _assert_consistent(store)
     assert 4 <= len(before) < 36
 
-    proc = _cli(args)
+    proc = _cli(args[: len(args) - len(launch)])  # the plain runner resumes what any launcher left
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert f"{36 - len(before)} runs done (0 failed), {len(before)} were already stored" in out

@@ -141,7 +141,7 @@ def command(
     changes = [parse_override(text) for text in overrides]
     runs = suite.expand()
     if filter_expr:
-        runs = filter_runs(runs, filter_expr)
+        runs = filter_runs(runs, filter_expr, source=f"suite {suite.name}")
     entries = method_entries()
     runs = apply_overrides(runs, changes, {name: entry.defaults for name, entry in entries.items()})
     runs = check_runs(with_row_limit(runs, limit_rows), where=f"suite file {suite.path}")
@@ -163,6 +163,7 @@ def command(
         throughput = Throughput()
         click.echo(estimate_cost(runs, throughput).summary(throughput))
         return
+    store.check_writable()
     # W&B's local files live beside the store unless WANDB_DIR says otherwise.
     wandb_dir = None if os.environ.get("WANDB_DIR") else store.path.parent / "wandb"
     mirror = WandbMirror(wandb_mode, project=wandb_project, entity=wandb_entity, dir=wandb_dir)
@@ -200,7 +201,9 @@ def command(
     click.echo(
         f"\n{len(summary.done)} runs done ({len(failed)} failed), {summary.skipped} were already stored"
         f" with the same configuration, {summary.redone} redone because their stored configuration"
-        f" differs from what this code runs (old results kept as superseded). Results: {store.path}"
+        f" differs from what this code runs (old results kept as superseded)"
+        + (f", {summary.elsewhere} were done by another runner" if summary.elsewhere else "")
+        + f". Results: {store.path}"
         + (
             f"; W&B {mirror.mode} runs under {(mirror.dir or Path('.')) / 'wandb'}"
             if mirror.mode != "disabled"

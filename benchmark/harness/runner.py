@@ -10,7 +10,8 @@ the new one. With `force` every run is done again, and a stored ok result is rep
 run that succeeds. Runs are executed in this process or in a pool of worker processes (`jobs > 1`);
 only this process writes to the store and to W&B. A pool starts the runs of language-model methods
 first (`longest_first`): they take minutes where a classical baseline takes seconds, so started last
-they would leave the other processes idle at the end.
+they would leave the other processes idle at the end. Runners started on the same store (two
+terminals, two machines) split the suite: each run is claimed before it is fitted (`claims`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
+from benchmark.harness.claims import RunQueue
 from benchmark.harness.effective import config_hash, planned_config
 from benchmark.harness.execute import RunResult, execute_run
 from benchmark.harness.launchers.ray_launcher import run_with_ray
@@ -74,6 +76,7 @@ class SuiteSummary:
     lost: int = 0  # runs a cluster launcher could not bring back; they run again next time
     redone: int = 0  # stored results whose effective configuration changed: done again, old kept superseded
     kept: int = 0  # forced reruns that failed: the stored ok result was kept
+    elsewhere: int = 0  # runs another runner on the same store stored while this one ran
 
     @property
     def failed(self) -> list[RunResult]:
@@ -95,6 +98,7 @@ def run_suite(
     on_done: Callable[[RunResult, int, int], None] | None = None,
     launcher: str = "local",
     ray_options: Mapping[str, Any] | None = None,
+    claim_options: Mapping[str, float] | None = None,
 ) -> SuiteSummary:
     """Execute the runs not yet stored as they would run now (all of them with `force`), storing each
     as it finishes (`plan_suite` decides; the module docstring says what happens to stored results).
@@ -104,6 +108,10 @@ def run_suite(
     only this process writes the store and W&B, and under a multi-process launch (Lightning DDP,
     srun) only global rank zero does. `on_done(result, finished, to_do)` is called after each run is
     stored. Ctrl-C stops after the runs already stored; they are kept, and the next call resumes.
+
+    Each run is claimed in the store before it is fitted (`claims.RunQueue`; `claim_options`:
+    heartbeat_s, stale_after_s, poll_s), so runners sharing a store split the suite; this one returns
+    when every run is stored, by it or by another runner (`SuiteSummary.elsewhere`).
     """
     if launcher not in LAUNCHERS:
         raise LiftbenchError(f"unknown launcher {launcher!r}; use one of: {', '.join(LAUNCHERS)}")
@@ -131,18 +139,21 @@ def run_suite(
         if on_done is not None:
             on_done(result, len(summary.done), len(todo))
 
+    order = longest_first(todo) if launcher == "local" and jobs > 1 else todo
+    queue = RunQueue(order, store if writer else None, rerun=plan.stored_ok, **dict(claim_options or {}))
     try:
         if launcher == "ray":
-            run_with_ray(todo, suite, record, **dict(ray_options or {}))
-            summary.lost = len(todo) - len(summary.done)
+            run_with_ray(queue, suite, record, **dict(ray_options or {}))
+            summary.lost = len(todo) - len(summary.done) - queue.done_elsewhere
         elif jobs <= 1:
-            for spec in todo:
-                record(execute_run(spec, suite))
+            _run_here(queue, suite, record)
         else:
-            _run_in_pool(todo, suite, jobs, record)
+            _run_in_pool(queue, suite, jobs, record)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
+        queue.close()
+        summary.elsewhere = queue.done_elsewhere
         if mirroring is not None:
             mirroring.shutdown(wait=True)
     return summary
@@ -169,17 +180,28 @@ def longest_first(todo: Sequence[RunSpec]) -> list[RunSpec]:
     return sorted(todo, key=lambda spec: not needs_lm(spec))
 
 
-def _run_in_pool(
-    todo: Sequence[RunSpec], suite: str | None, jobs: int, record: Callable[[RunResult], None]
-) -> None:
+def _run_here(queue: RunQueue, suite: str | None, record: Callable[[RunResult], None]) -> None:
+    while not queue.finished:
+        spec = queue.next()
+        if spec is None:
+            queue.wait()  # the runs left are held by other runners
+        else:
+            record(execute_run(spec, suite))
+
+
+def _run_in_pool(queue: RunQueue, suite: str | None, jobs: int, record: Callable[[RunResult], None]) -> None:
+    """At most `jobs` runs in flight, each claimed just before it is submitted."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
-        pending: set[Future[RunResult]] = {
-            pool.submit(execute_run, spec, suite) for spec in longest_first(todo)
-        }
+        pending: set[Future[RunResult]] = set()
         try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            while pending or not queue.finished:
+                while len(pending) < jobs and (spec := queue.next()) is not None:
+                    pending.add(pool.submit(execute_run, spec, suite))
+                if not pending:
+                    queue.wait()
+                    continue
+                finished, pending = wait(pending, timeout=queue.poll_timeout, return_when=FIRST_COMPLETED)
                 for future in finished:
                     record(future.result())
         except BaseException:

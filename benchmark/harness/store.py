@@ -15,7 +15,14 @@ migrated in place when it is opened (`_MIGRATIONS`), a newer one is refused.
 
 Several processes may write to one store at once: the file is in WAL mode, a writer waits up to
 `BUSY_TIMEOUT_S` for the write lock, and every process and thread opens its own connection (an
-SQLite connection must not cross a fork or be shared between threads).
+SQLite connection must not cross a fork or be shared between threads). The `claims` table is where
+runners sharing a store mark the runs they are fitting (`benchmark.harness.claims`); storing a run
+drops its claim in the same transaction.
+
+A write that fails (a full disk, a read-only file) rolls back, leaves the store as it was and is one
+LiftbenchError naming the store. A store file cut short is refused at open, naming its backup
+(`<store>.bak`, written with SQLite's backup API before this version first changes an older store's
+schema) where one exists.
 
 Prediction frames have a fixed schema, checked on write as AMLB checks its prediction files:
 `row_index` (the row's position in the task's data), `split`, `y_true`, `y_pred` (class codes, -1
@@ -65,6 +72,7 @@ SUPERSEDED_MARK = "~"  # a superseded result's key: <run hash>~<n>
 STRICT_TARGET_SPLIT = "test"  # the split whose y_true must always be known
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
+_SQLITE_HEADER_BYTES = 100
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE runs (
@@ -123,6 +131,15 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 _PREDICTION_SQL_COLUMNS = (
     "row_index, split, y_true, y_pred, invalid, proba_json, std, raw, terminated, invalid_samples"
 )
+# Not part of a schema version: any store without it gets it (empty) when opened.
+_CLAIMS_TABLE = """CREATE TABLE IF NOT EXISTS claims (
+    run_hash TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    claimed_at TEXT NOT NULL,
+    heartbeat REAL NOT NULL
+)"""
 _RUN_SQL_COLUMNS = (
     "run_hash, suite, task, method, kind, seed, split_seed, train_size, status, "
     "spec_json, provenance_json, metrics_json, error, created_at, config_hash, config_json, superseded_by"
@@ -221,9 +238,7 @@ class ResultStore:
         """
         rows = _prediction_rows(record, predictions)
         run_row = _run_row(record)
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.write_transaction() as conn:
             if supersede:
                 self._move_to_superseded(conn, record.run_hash)
             conn.execute("DELETE FROM runs WHERE run_hash = ?", (record.run_hash,))  # cascades to predictions
@@ -231,11 +246,25 @@ class ResultStore:
                 f"INSERT INTO runs ({_RUN_SQL_COLUMNS}) VALUES ({', '.join('?' * len(run_row))})", run_row
             )
             self._insert_predictions(conn, rows)
-            conn.execute("COMMIT")
-        except BaseException:
+            conn.execute("DELETE FROM claims WHERE run_hash = ?", (record.run_hash,))
+
+    def check_writable(self) -> None:
+        """Raise the LiftbenchError a write would, before any work: a write that is rolled back."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+        except sqlite3.OperationalError as err:
+            raise _write_error(self.path, err) from err
+        finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise
+
+    def write_transaction(self) -> _transaction:
+        """`with store.write_transaction() as conn:` one transaction holding the write lock, rolled
+        back on any exception; an SQLite write error (full disk, read-only file) becomes one
+        LiftbenchError naming the store."""
+        return _transaction(self._connection(), self.path)
 
     def _move_to_superseded(self, conn: sqlite3.Connection, run_hash: str) -> None:
         """Re-key the stored run `run_hash` (and its predictions) as `<run_hash>~<n>`, superseded by it."""
@@ -258,8 +287,7 @@ class ResultStore:
 
     def delete(self, run_hash: str) -> bool:
         """Remove a run and its predictions; False when it was not stored."""
-        conn = self._connection()
-        with _transaction(conn):
+        with self.write_transaction() as conn:
             return conn.execute("DELETE FROM runs WHERE run_hash = ?", (run_hash,)).rowcount > 0
 
     # reading
@@ -476,28 +504,49 @@ class ResultStore:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
+            self._ensure_schema(conn)  # first: a file that is not a liftbench store is left as it is
             conn.execute("PRAGMA journal_mode = WAL")
-            self._ensure_schema(conn)
-        except sqlite3.Error as err:
+            self._ensure_claims_table(conn)
+        except sqlite3.DatabaseError as err:
             conn.close()
-            raise LiftbenchError(f"cannot open results store {self.path}: {err}") from err
+            raise LiftbenchError(
+                f"cannot open results store {self.path}: {err}{self._backup_hint()}"
+            ) from err
         except BaseException:
             conn.close()
             raise
         return conn
 
+    @property
+    def backup_path(self) -> Path:
+        """Where the store keeps its copy from before its last schema change."""
+        return self.path.with_name(self.path.name + ".bak")
+
+    def _backup_hint(self) -> str:
+        if self.backup_path.is_file():
+            return f"; its backup from before the last schema change is {self.backup_path}"
+        return "; there is no backup of it: rerun the suites into a new --store file"
+
     def _check_file(self) -> None:
-        """Refuse a path that is a folder or a non-SQLite file before SQLite touches it."""
+        """Refuse a folder, a non-SQLite file or a store cut short before SQLite touches it."""
         if self.path.is_dir():
             raise LiftbenchError(
                 f"results store {self.path} is a folder; name a file such as {DEFAULT_STORE_PATH}"
             )
         if self.path.is_file():
             with self.path.open("rb") as handle:
-                header = handle.read(len(_SQLITE_HEADER))
-            if header and header != _SQLITE_HEADER:
+                header = handle.read(_SQLITE_HEADER_BYTES)
+            if header and not header.startswith(_SQLITE_HEADER):
                 raise LiftbenchError(
                     f"results store {self.path} is not an SQLite database; name another --store file or move it away"
+                )
+            expected = _expected_size(header)
+            size = self.path.stat().st_size
+            wal = self.path.with_name(self.path.name + "-wal")
+            # A checkpoint cut short leaves the file shorter than its header says; the WAL repairs that.
+            if expected is not None and size < expected and not (wal.is_file() and wal.stat().st_size):
+                raise LiftbenchError(
+                    f"results store {self.path} is truncated ({size} of {expected} bytes){self._backup_hint()}"
                 )
             return
         try:
@@ -508,7 +557,11 @@ class ResultStore:
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
         if self._schema_version(conn) == SCHEMA_VERSION:
             return
-        with _transaction(conn):  # a write lock, so two processes creating or migrating one store agree
+        version = self._schema_version(conn)
+        if version is not None:
+            self._backup(conn)  # before a migration changes the file
+        # A write lock, so two processes creating or migrating one store agree.
+        with _transaction(conn, self.path):
             version = self._schema_version(conn)
             if version == SCHEMA_VERSION:
                 return
@@ -521,7 +574,7 @@ class ResultStore:
                     f"results store {self.path} is an SQLite database but not a liftbench one (tables:"
                     f" {', '.join(sorted(tables))}); name another --store file"
                 )
-            for statement in _SCHEMA:
+            for statement in (*_SCHEMA, _CLAIMS_TABLE):
                 conn.execute(statement)
             conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
@@ -536,6 +589,34 @@ class ResultStore:
                 conn.execute(statement)
             version += 1
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+    def _ensure_claims_table(self, conn: sqlite3.Connection) -> None:
+        """Give a store written before runners claimed runs its (empty) claims table."""
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims'").fetchone():
+            return
+        try:
+            with _transaction(conn, self.path):
+                conn.execute(_CLAIMS_TABLE)
+        except LiftbenchError:
+            return  # a store that cannot be written can still be read; `check_writable` says why
+
+    def _backup(self, conn: sqlite3.Connection) -> None:
+        """Copy the store to `backup_path` with SQLite's backup API (consistent under concurrent writers)."""
+        partial = self.backup_path.with_name(self.backup_path.name + ".partial")
+        try:
+            target = sqlite3.connect(partial)
+            try:
+                conn.backup(target)
+            finally:
+                target.close()
+            partial.replace(self.backup_path)
+        except (OSError, sqlite3.Error) as err:
+            raise LiftbenchError(
+                f"cannot back up results store {self.path} to {self.backup_path} before upgrading its schema"
+                f" ({err}); make its folder writable, or name another --store file"
+            ) from err
+        finally:
+            partial.unlink(missing_ok=True)
 
     def _schema_version(self, conn: sqlite3.Connection) -> int | None:
         """The stored schema version (an older one is migrated), None for a store without one yet;
@@ -557,20 +638,59 @@ class ResultStore:
 
 
 class _transaction:
-    """`BEGIN IMMEDIATE` ... `COMMIT`, rolled back on any exception."""
+    """`BEGIN IMMEDIATE` ... `COMMIT`, rolled back on any exception; SQLite errors as LiftbenchError."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
+        self.path = path
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise _write_error(self.path, err) from err
         return self.conn
 
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, *rest: object
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.conn.execute("COMMIT")
+                return
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as err:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise _write_error(self.path, err) from err
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _write_error(self.path, exc) from exc
+
+
+def _write_error(path: Path, err: sqlite3.OperationalError) -> LiftbenchError:
+    """One line for a write SQLite refused; the transaction has been rolled back."""
+    reason = str(err)
+    if "readonly" in reason or "read-only" in reason:
+        fix = "make the file and its folder writable, or name another --store file"
+    elif "full" in reason:
+        fix = "free some disk space and run the same command again (what was stored is kept)"
+    else:
+        fix = "nothing of this write was stored; run the same command again to resume"
+    return LiftbenchError(f"cannot write to results store {path} ({reason}); {fix}")
+
+
+def _expected_size(header: bytes) -> int | None:
+    """The file size an SQLite header promises (page size x page count), when the header vouches for it."""
+    if len(header) < _SQLITE_HEADER_BYTES:
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count is valid only when "version-valid-for" equals the file change counter.
+    if header[24:28] != header[92:96] or not pages:
+        return None
+    return page_size * pages
 
 
 def predictions_frame(

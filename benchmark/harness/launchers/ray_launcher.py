@@ -3,8 +3,9 @@
 Each RunSpec becomes one Ray task that calls `benchmark.harness.execute.execute_run` on a worker and returns
 its `RunResult` (spec, record and predictions frame, pickled through Ray's object store). The driver
 collects results with `ray.wait` as they finish and hands each to `record`, which writes it to the
-store in one transaction, exactly as the local launcher does; the driver has already skipped the
-hashes that are stored, so an interrupted suite resumes the same way.
+store in one transaction, exactly as the local launcher does. The driver claims each run in the store
+just before submitting it (`benchmark.harness.claims.RunQueue`) and has already skipped the hashes
+that are stored, so an interrupted suite resumes the same way, and two drivers on one store split it.
 
 Pointing it at a cluster: start Ray on the nodes (`ray start --head` on one, `ray start
 --address=HEAD:6379` on the others), then on the head node run
@@ -34,6 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from benchmark.core.runspec import RunSpec
+from benchmark.harness.claims import RunQueue
 from benchmark.harness.execute import RunResult, execute_run
 from tasks.errors import LiftbenchError
 
@@ -42,7 +44,7 @@ IN_FLIGHT_PER_CLUSTER_CPU = 2  # default bound on submitted, unfinished tasks, p
 
 
 def run_with_ray(
-    todo: Sequence[RunSpec],
+    todo: Sequence[RunSpec] | RunQueue,
     suite: str | None,
     record: Callable[[RunResult], None],
     *,
@@ -53,6 +55,8 @@ def run_with_ray(
     log_to_driver: bool = False,
 ) -> None:
     """Execute `todo` as Ray tasks and call `record(result)` in this process as each one finishes.
+
+    `todo` is a list of runs, or the runner's `RunQueue`, which claims each run as it is submitted.
 
     `address`: None starts a local Ray instance, "auto" joins the cluster running on this node,
     "ray://host:port" connects through Ray Client; ignored when Ray is already initialised.
@@ -69,7 +73,8 @@ def run_with_ray(
         )
     if max_in_flight is not None and max_in_flight < 1:
         raise LiftbenchError(f"ray launcher: max_in_flight={max_in_flight} must be a whole number >= 1")
-    if not todo:
+    queue = todo if isinstance(todo, RunQueue) else RunQueue(todo)
+    if queue.finished:
         return
     started = not ray.is_initialized()
     if started:
@@ -89,7 +94,7 @@ def run_with_ray(
         limit = max_in_flight or max(
             1, IN_FLIGHT_PER_CLUSTER_CPU * int(ray.cluster_resources().get("CPU", 1))
         )
-        _fan_out(ray, todo, suite, record, num_cpus=num_cpus, num_gpus=num_gpus, limit=limit)
+        _fan_out(ray, queue, suite, record, num_cpus=num_cpus, num_gpus=num_gpus, limit=limit)
     finally:
         if started:
             ray.shutdown()
@@ -113,7 +118,7 @@ def _import_ray() -> Any:
 
 def _fan_out(
     ray: Any,
-    todo: Sequence[RunSpec],
+    queue: RunQueue,
     suite: str | None,
     record: Callable[[RunResult], None],
     *,
@@ -125,15 +130,15 @@ def _fan_out(
     execute = ray.remote(execute_run).options(
         num_cpus=num_cpus, num_gpus=num_gpus, runtime_env={"env_vars": _worker_env(num_cpus)}
     )
-    waiting = iter(todo)
     in_flight: dict[Any, RunSpec] = {}
     try:
-        while True:
-            while len(in_flight) < limit and (spec := next(waiting, None)) is not None:
+        while in_flight or not queue.finished:
+            while len(in_flight) < limit and (spec := queue.next()) is not None:
                 in_flight[execute.remote(spec, suite)] = spec
             if not in_flight:
-                return
-            finished, _ = ray.wait(list(in_flight), num_returns=1)
+                queue.wait()  # the runs left are held by other runners
+                continue
+            finished, _ = ray.wait(list(in_flight), num_returns=1, timeout=queue.poll_timeout)
             for ref in finished:
                 spec = in_flight.pop(ref)
                 try:
