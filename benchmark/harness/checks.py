@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 from benchmark.core.methods import METHODS, method_entries
 from benchmark.core.rows import load_run_task, perturbation_of, task_params_for
-from benchmark.core.runspec import RunSpec
+from benchmark.core.runspec import RunSpec, canonical_json
 from benchmark.harness.effective import method_params_for
 from tasks.availability import availability
 from tasks.errors import LiftbenchError
 from tasks.evaluation_sets import make_evaluation_set
 from tasks.registry import get_spec, resolve_params
-from tasks.splits import SPLIT_PROTOCOLS
+from tasks.splits import SPLIT_PROTOCOLS, make_split
 
 
 def check_runs(runs: Sequence[RunSpec], where: str = "suite") -> list[RunSpec]:
@@ -24,6 +24,7 @@ def check_runs(runs: Sequence[RunSpec], where: str = "suite") -> list[RunSpec]:
     """
     entries = method_entries()
     kept = []
+    train_rows: dict[tuple[str, str, str], int] = {}  # (task, params, protocol) -> training rows
     for spec in runs:
         task_spec = get_spec(spec.task)
         params = spec.task_params.to_json()
@@ -37,6 +38,8 @@ def check_runs(runs: Sequence[RunSpec], where: str = "suite") -> list[RunSpec]:
             raise LiftbenchError(
                 f"{where}: unknown split protocol {spec.split_protocol!r}; use one of {', '.join(SPLIT_PROTOCOLS)}"
             )
+        if spec.train_size is not None:
+            _check_train_size(spec, where, train_rows)
         if spec.perturbation is not None or spec.evaluations:
             _check_data_changes(spec, where)
         if not entry.available():
@@ -47,6 +50,23 @@ def check_runs(runs: Sequence[RunSpec], where: str = "suite") -> list[RunSpec]:
             continue
         kept.append(spec)
     return kept
+
+
+def _check_train_size(spec: RunSpec, where: str, train_rows: dict[tuple[str, str, str], int]) -> None:
+    """A training-set size the split can give (the count of training rows depends on the task, its
+    parameters and the protocol, not on the seeds, so it is computed once per combination)."""
+    params = task_params_for(spec)
+    key = (spec.task, canonical_json(params), spec.split_protocol)
+    if key not in train_rows:
+        data = load_run_task(spec.task, params)
+        split = make_split(data, seed=spec.split_seed, protocol=spec.split_protocol)
+        train_rows[key] = split.sizes()["train"]
+    n_train = train_rows[key]
+    if spec.train_size > n_train:
+        raise LiftbenchError(
+            f"{where}: run {spec.label()}: training-set size {spec.train_size} is not possible with"
+            f" {n_train} training rows; use sizes 1..{n_train}"
+        )
 
 
 def _check_data_changes(spec: RunSpec, where: str) -> None:

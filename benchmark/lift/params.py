@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.core.metrics import HEADLINE_METRIC, METRIC_DIRECTIONS
+from benchmark.lift.lm.availability import check_model_available
 from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
 from benchmark.lift.pretext import get_pretext
 from benchmark.lift.serialization.registry import get_serializer
@@ -161,6 +162,7 @@ class LiftParams:
             get_pretext(self.pretext, self.kind)
         except LiftbenchError as err:
             _bad("pretext", self.pretext, str(err))
+        _check_lm_inputs(self)
 
     @classmethod
     def from_params(cls, kind: str, params: Mapping[str, Any]) -> LiftParams:
@@ -296,6 +298,7 @@ class IclParams:
             _bad_icl(
                 "separator", self.separator, "use a non-empty text between prompt and completion, e.g. ' '"
             )
+        _check_lm_inputs(self)
 
     @classmethod
     def from_params(cls, kind: str, params: Mapping[str, Any]) -> IclParams:
@@ -307,6 +310,13 @@ class IclParams:
         if self.predict is not None:
             return self.predict
         return "score" if self.kind == "classification" else "generate"
+
+
+def _check_lm_inputs(params: LiftParams | IclParams) -> None:
+    """The serializer (name and options) and the model, checked before a suite runs: found wrong
+    only when a run reaches them, they would stop the suite after other runs were stored."""
+    get_serializer(params.serializer, **params.serializer_options)
+    check_model_available(params.model, init=params.init)
 
 
 def _bad_icl(name: str, value: Any, fix: str) -> None:

@@ -36,6 +36,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from benchmark.lift.lm import bundled, tiny
+from benchmark.lift.lm.availability import offline_miss
 from tasks.errors import LiftbenchError, did_you_mean
 
 BUNDLED_MODEL = "smollm2-135m"
@@ -203,11 +204,7 @@ def _unavailable(name: str, source: str | Path, options: dict[str, Any], error: 
 
     at = f" at revision {options['revision']!r}" if options.get("revision") else ""
     if options.get("local_files_only"):
-        return LiftbenchError(
-            f"model {name!r}{at} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE=1 "
-            "forbids downloading it; run once with network access (HF_HUB_OFFLINE unset) to cache it, "
-            f"pass a local model folder, or use the bundled {BUNDLED_MODEL!r}"
-        )
+        return offline_miss(name, options.get("revision"))
     return LiftbenchError(
         f"model {name!r}{at} could not be loaded from the Hugging Face hub or its cache "
         f"({constants.HF_HUB_CACHE}): {' '.join(str(error).split())}; check the id and the network, "
