@@ -58,3 +58,19 @@ def _one_torch_thread() -> None:
     except ImportError:
         return
     torch.set_num_threads(1)
+
+
+CORPUS_TEST = "test_bad_inputs.py::test_bad_input["
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """`make test` states the size of the bad-input corpus (tests/test_bad_inputs.py) and how it fared."""
+    outcomes: dict[str, str] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if CORPUS_TEST in getattr(report, "nodeid", ""):
+                outcomes.setdefault(report.nodeid, outcome)
+    if outcomes:
+        counts = {o: sum(v == o for v in outcomes.values()) for o in ("passed", "failed", "skipped", "error")}
+        detail = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
+        terminalreporter.write_line(f"bad-input corpus: {len(outcomes)} cases ({detail})")

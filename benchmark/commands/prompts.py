@@ -89,6 +89,7 @@ def show(
     """Print example prompt -> completion pairs of TASK, token counts over all rows, and the prompt hash."""
     serializer = get_serializer(serializer_name, **parse_key_values(options, "--option", unescape=True))
     data = load_task(task, **parse_key_values(params))
+    tokenizer, config, label = _load_tokenizer(tokenizer_name)  # before printing: a bad one is one line
     bound = serializer.bind(data)
     examples = serialize_rows(bound, data.X, data.y)
 
@@ -103,7 +104,6 @@ def show(
         click.echo(example.prompt)
         click.echo(f"-> {example.completion if example.completion is not None else '(target missing)'}")
 
-    tokenizer, config, label = _load_tokenizer(tokenizer_name)
     click.echo("---")
     if tokenizer is not None:
         lengths = token_lengths(tokenizer, [e.prompt + (e.completion or "") for e in examples])
