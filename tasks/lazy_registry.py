@@ -45,11 +45,14 @@ class Registry(Generic[T]):
         self._entries: dict[str, T] = {}
         self._lazy: dict[str, str] = {}
         self._sources_loaded = False
+        self._loading: str | None = None  # the source module being imported now
+        self._origins: dict[str, str | None] = {}  # name -> the source module that registered it
 
     # --- registering ---------------------------------------------------------------------------------
 
     def register(self, name: str, obj: T) -> T:
         self._claim(name)
+        self._lazy.pop(name, None)
         if self._check is not None:
             self._check(name, obj)
         self._entries[name] = obj
@@ -64,16 +67,23 @@ class Registry(Generic[T]):
         if ":" not in target:
             raise ValueError(f"{self.what} {name!r}: a lazy entry is 'module:attr', not {target!r}")
         self._claim(name)
+        self._entries.pop(name, None)
         self._lazy[name] = target
 
     def unregister(self, name: str) -> None:
         """Remove an entry (tests that register a throw-away entry remove it again)."""
         self._entries.pop(name, None)
         self._lazy.pop(name, None)
+        self._origins.pop(name, None)
 
     def _claim(self, name: str) -> None:
+        """Refuse a second entry of one name, except from the source module that registered it, imported
+        again because its first import was interrupted (Ctrl-C, a cancelled Ray task): Python forgets a
+        half-imported module, and the next lookup imports it anew."""
         if name in self._entries or name in self._lazy:
-            raise ValueError(f"{self.what} {name!r} is registered twice")
+            if self._loading is None or self._origins.get(name) != self._loading:
+                raise ValueError(f"{self.what} {name!r} is registered twice")
+        self._origins[name] = self._loading
 
     # --- looking up ----------------------------------------------------------------------------------
 
@@ -120,11 +130,15 @@ class Registry(Generic[T]):
         return obj
 
     def _load_sources(self) -> None:
-        if self._sources_loaded:
+        if self._sources_loaded or self._loading is not None:  # done, or a source looking itself up
             return
-        self._sources_loaded = True
         for module in self._source_modules():
-            importlib.import_module(module)
+            self._loading = module
+            try:
+                importlib.import_module(module)
+            finally:
+                self._loading = None
+        self._sources_loaded = True  # only now: an interrupted import is retried on the next lookup
 
     @functools.cache  # noqa: B019 - registries live as long as the process; entry points do not change
     def _source_modules(self) -> tuple[str, ...]:
