@@ -235,7 +235,7 @@ def test_auto_precision_trains_in_what_the_probe_measured_faster(
         return rates
 
     monkeypatch.setattr(precision, "probe_rates", probe)
-    method = lift(model="tiny-llama", epochs=1, accelerator="cpu")
+    method = lift(model="tiny-llama", epochs=1, accelerator="cpu", precision="auto")
     info = method.fit(fit_data(digit_task()))
     assert len(probed) == 1 and probed[0] % 8 == 0  # a batch of 8 of the longest rows
     assert info.extra["precision"] == chosen

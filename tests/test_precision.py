@@ -38,16 +38,17 @@ def test_auto_on_cpu_probes_the_model_and_decides(monkeypatch: pytest.MonkeyPatc
         return 50e9, 150e9
 
     monkeypatch.setattr(precision, "probe_rates", fake_probe)
-    for requested in ("auto", None):
-        choice = choose_precision(requested, "cpu", model, rows=96)
-        assert choice.precision == BF16 and seen == {"model": model, "rows": 96}
-        assert choice.bf16_flops_per_s == 150e9 and isinstance(choice.native_bf16, bool)
+    choice = choose_precision("auto", "cpu", model, rows=96)
+    assert choice.precision == BF16 and seen == {"model": model, "rows": 96}
+    assert choice.bf16_flops_per_s == 150e9 and isinstance(choice.native_bf16, bool)
 
 
 def test_an_explicit_precision_is_kept_without_a_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(precision, "probe_rates", lambda *args: pytest.fail("probed"))
     choice = choose_precision("32-true", "cpu", torch.nn.Linear(2, 2), rows=4)
     assert choice.precision == "32-true" and choice.reason == "as requested"
+    default = choose_precision(None, "cpu", torch.nn.Linear(2, 2), rows=4)  # the default: fp32 on a CPU
+    assert default.precision == FP32 and default.fp32_flops_per_s is None
 
 
 def test_probe_rates_are_positive_and_reported_at_the_rows_reached() -> None:

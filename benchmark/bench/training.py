@@ -13,9 +13,8 @@ shuffle, every batch tokenised anew and padded to the longest row of the whole d
 padding), and the model's own loss over all positions (-100 labels), i.e. the LM head on every
 position. Its steps are timed from batch assembly to the end of the optimizer step.
 
-Ours trains in the precision a LIFT run would choose (`precision: auto`, `benchmark.lift.precision`:
-bf16 autocast only where this machine runs the model's products measurably faster in it); the plain
-loop in fp32, as written plainly.
+Ours trains in the precision a LIFT run takes by default (fp32 on a CPU; `precision: auto`, which
+may pick bf16, is opt-in: `benchmark.lift.precision` says why); the plain loop in fp32.
 
 Tokens are counted as real (non-pad) tokens on both sides, so the ratio of tokens/s compares useful
 work; padded tokens are reported beside them. FLOPs are those executed (`benchmark.lift.lm.flops`:
@@ -53,6 +52,7 @@ from benchmark.lift.module import (
     prepare_for_finetuning,
     train_lift,
 )
+from benchmark.lift.params import LIFT_DEFAULTS
 from benchmark.lift.precision import PrecisionChoice, choose_precision
 from benchmark.lift.serialization import Example, Serializer, get_serializer, serialize_rows
 from tasks.registry import load_task
@@ -229,7 +229,7 @@ def measure_training_case(case: TrainingCase, seed: int = 0) -> dict[str, Any]:
         for e in serialize_rows(serializer, X, y)
     ]
     batch_tokens = case.batch_size * max(widths)
-    choice: PrecisionChoice = choose_precision("auto", "cpu", model, batch_tokens)
+    choice: PrecisionChoice = choose_precision(LIFT_DEFAULTS["precision"], "cpu", model, batch_tokens)
     readings = model_readings(model, f"{case.model} linear maps", batch_tokens, PEAK_BUDGET_S)
     rounds: dict[str, list[StepStats]] = {"ours": [], "plain": []}
     for _ in range(case.rounds):  # taking turns, so a change of load on a shared machine hits both alike

@@ -72,9 +72,10 @@ ANSWER_MARGIN_TOKENS = 4  # generated beyond the longest known completion, for l
 @dataclass(frozen=True)
 class LiftParams:
     """The `lift` parameters, checked. `predict=None` is "score" for classification and "generate" for
-    regression; `select_metric=None` is "accuracy" or "rae"; `precision="auto"` (or None) is "bf16-mixed"
-    on a GPU with bf16 and, on a CPU, bf16 only where a short probe measures it faster on the model's
-    own products (`benchmark.lift.precision`; the choice and both rates are recorded).
+    regression; `select_metric=None` is "accuracy" or "rae"; `precision=None` is "32-true" on a CPU and
+    "bf16-mixed" on a GPU with bf16; `precision="auto"` takes bf16 on a CPU only where a short probe
+    measures it faster on the model's own products (`benchmark.lift.precision`, which says why it is
+    not the default).
 
     `batch_size` is the global batch, the rows of one optimizer step on any hardware: it is split over
     the devices (world size) and `grad_accum` forward passes, so it must be a multiple of
@@ -100,7 +101,7 @@ class LiftParams:
     schedule: str = "linear"
     weight_decay: float = 0.01
     max_grad_norm: float | None = 1.0
-    precision: str | None = "auto"
+    precision: str | None = None
     gradient_checkpointing: bool = False
     gather_loss_positions: bool = True
     predict: str | None = None
