@@ -20,10 +20,14 @@ from typing import Any
 import torch
 
 from benchmark.bench.measure import peak_of, square_readings
-from benchmark.bench.training import TrainingCase
+from benchmark.bench.prediction import measure_prediction
+from benchmark.bench.prompt_tokens import tokens_per_row
+from benchmark.bench.suite_cost import run_slice, suite_methods, summarise_store
+from benchmark.bench.training import TrainingCase, measure_training_case
 from benchmark.harness import provenance
-from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
+from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID, load_bundled_tokenizer
 from benchmark.lift.lm.matmul_rate import cpu_has_native_bf16
+from benchmark.lift.lm.tiny import tiny_tokenizer
 from tasks.errors import LiftbenchError, did_you_mean
 
 SECTIONS = ("training", "prediction", "tokens", "suite")
@@ -177,7 +181,6 @@ def _add_mfu(results: dict[str, Any]) -> list[str]:
 
 
 def _training(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
-    from benchmark.bench.training import measure_training_case
 
     cases = []
     for case in plan.training:
@@ -195,7 +198,6 @@ def _training(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any
 
 
 def _prediction(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
-    from benchmark.bench.prediction import measure_prediction
 
     progress(
         f"prediction: {plan.predict_model} on {plan.predict_rows} {plan.predict_task} prompts, "
@@ -212,22 +214,16 @@ def _prediction(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, A
 
 
 def _tokens(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
-    from benchmark.bench.prompt_tokens import tokens_per_row
 
     if plan.tokenizer == "bundled":
-        from benchmark.lift.lm.bundled import load_bundled_tokenizer
-
         tokenizer, name = load_bundled_tokenizer(), BUNDLED_MODEL_ID
     else:
-        from benchmark.lift.lm.tiny import tiny_tokenizer
-
         tokenizer, name = tiny_tokenizer(), "tiny (byte-level BPE, 400 tokens)"
     progress(f"tokens: {len(SERIALIZERS)} serializers x {len(plan.token_tasks)} tasks, tokenizer {name}")
     return {"tokenizer": name, "rows": tokens_per_row(tokenizer, plan.token_tasks, SERIALIZERS)}
 
 
 def _suite(plan: BenchPlan, store: Path | None, progress: Callable[[str], None]) -> dict[str, Any]:
-    from benchmark.bench.suite_cost import run_slice, suite_methods, summarise_store
 
     methods = suite_methods(SUITE, plan.suite_filter)
     progress(f"suite slice: {SUITE} --filter {plan.suite_filter!r}: {', '.join(methods)}, one process each")

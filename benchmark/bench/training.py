@@ -36,6 +36,7 @@ import torch
 
 from benchmark.bench.measure import StepClock, StepStats, model_readings
 from benchmark.lift.data import LiftDataModule
+from benchmark.lift.lm.bundled import load_bundled_tokenizer
 from benchmark.lift.lm.flops import ModelShape
 from benchmark.lift.lm.loading import (
     IGNORE_INDEX,
@@ -85,8 +86,6 @@ def load_bench_lm(name: str, seed: int = 0) -> LoadedLM:
     if name != GPT2_SMALL_RANDOM:
         return load_causal_lm(name, seed=seed)
     from transformers import GPT2Config, GPT2LMHeadModel
-
-    from benchmark.lift.lm.bundled import load_bundled_tokenizer
 
     config = GPT2Config()
     with torch.random.fork_rng(devices=[]):
