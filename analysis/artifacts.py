@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,10 +24,19 @@ class Artifact:
     paths: list[Path]
     data: pd.DataFrame
     markdown: str = ""  # a table's Markdown without its caption (the title), shown inline in the index
+    notes: list[str] = field(default_factory=list)  # a figure's caption lines: settings, legend keys
 
     @classmethod
-    def figure(cls, figure: Figure, out_dir: Path, name: str, title: str, data: pd.DataFrame) -> Artifact:
-        return cls(name, title, "figure", save_figure(figure, out_dir, name), data)
+    def figure(
+        cls,
+        figure: Figure,
+        out_dir: Path,
+        name: str,
+        title: str,
+        data: pd.DataFrame,
+        notes: Sequence[str] = (),
+    ) -> Artifact:
+        return cls(name, title, "figure", save_figure(figure, out_dir, name), data, notes=list(notes))
 
     @classmethod
     def table(cls, table: TextTable, out_dir: Path, name: str, title: str, data: pd.DataFrame) -> Artifact:

@@ -30,10 +30,11 @@ from analysis.loading import params_label, training_rows, with_config_labels
 from analysis.style import (
     NEUTRAL,
     TRUTH_COLOR,
+    StyleBook,
     class_colormap,
     figure_legend,
     figure_style,
-    line_styles,
+    line_kwargs,
     new_figure,
     panel_grid,
     wrap_label,
@@ -276,9 +277,9 @@ def line_rows(store: ResultStore, runs: pd.DataFrame) -> list[LineRow]:
     return out
 
 
-def plot_line_rows(rows: list[LineRow]) -> Figure:
+def plot_line_rows(rows: list[LineRow], styles: StyleBook) -> Figure:
     """One panel per task: truth, each method's curve, training rows; training range shaded, donut hole hatched."""
-    styles = line_styles(order_configs([c for row in rows for c in row.curves]))
+    looks = styles(order_configs([c for row in rows for c in row.curves]))
     with figure_style():
         figure, axes = panel_grid(len(rows), max_cols=2, panel_size=(3.4, 2.6))
         for axis, row in zip(axes, rows, strict=True):
@@ -296,7 +297,7 @@ def plot_line_rows(rows: list[LineRow]) -> Figure:
                 axis.plot(row.x, row.truth, color=TRUTH_COLOR, linestyle=":", linewidth=2.0, label=TRUTH)
             axis.scatter(row.X_train, row.y_train, s=4, color=NEUTRAL, label="training rows", zorder=3)
             for config, values in row.curves.items():
-                style = {k: v for k, v in styles[config].items() if k != "marker"}
+                style = {k: v for k, v in line_kwargs(looks[config]).items() if k != "marker"}
                 axis.plot(row.x, values, label=config, **style)
             axis.set_title(f"{wrap_label(row.label, 40)} (split {row.split_seed})")
             axis.set_xlabel("x")
@@ -327,7 +328,9 @@ def line_data(rows: list[LineRow]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def build_boundaries(store: ResultStore, runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
+def build_boundaries(
+    store: ResultStore, runs: pd.DataFrame, out_dir: Path, suite: str, styles: StyleBook | None = None
+) -> Study:
     study = Study("boundaries", "Inductive bias: decision boundaries and 1-D regression fits", suite)
     classification = grid_rows(store, runs, "classification")
     if classification:
@@ -357,7 +360,7 @@ def build_boundaries(store: ResultStore, runs: pd.DataFrame, out_dir: Path, suit
     if lines:
         study.artifacts.append(
             Artifact.figure(
-                plot_line_rows(lines),
+                plot_line_rows(lines, styles or StyleBook()),
                 out_dir,
                 "regression-fits-1d",
                 "1-D regression: fits and extrapolation on the evaluation line",

@@ -18,7 +18,16 @@ from scipy import stats
 
 from analysis.artifacts import Artifact, Study
 from analysis.loading import clean_full_runs, predictions_of, with_config_labels
-from analysis.style import NEUTRAL, figure_legend, figure_style, line_styles, panel_grid, wrap_label
+from analysis.style import (
+    NEUTRAL,
+    StyleBook,
+    figure_legend,
+    figure_style,
+    line_kwargs,
+    new_figure,
+    panel_grid,
+    wrap_label,
+)
 from analysis.table_format import Cell, TextTable
 from analysis.tables import order_configs, summarize, value_text
 from benchmark.core.metrics import ECE_BINS
@@ -81,34 +90,55 @@ def reliability_data(store: ResultStore, runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
-def plot_reliability(data: pd.DataFrame) -> Figure:
-    """One panel per task: accuracy vs confidence per configuration over the diagonal of perfect calibration."""
+def plot_reliability(data: pd.DataFrame, styles: StyleBook) -> Figure:
+    """Small multiples: a row per task, a column per configuration; in each cell the accuracy per
+    confidence bin over the diagonal of perfect calibration, the ECE in the title, and under it a
+    histogram of the rows in each bin (shared within a task's row), so sparse bins are visible as such."""
     tasks = list(dict.fromkeys(data["task_label"]))
-    styles = line_styles(order_configs(data["config"].tolist()))
+    configs = order_configs(data["config"].tolist())
+    looks = styles(configs)
+    width = 1.0 / ECE_BINS
     with figure_style():
-        figure, axes = panel_grid(len(tasks))
-        for axis, task in zip(axes, tasks, strict=True):
-            axis.plot([0, 1], [0, 1], color=NEUTRAL, linestyle=":", linewidth=1)
-            part = data[(data["task_label"] == task) & (data["count"] > 0)]
-            for position, config in enumerate(order_configs(part["config"].tolist())):
-                line = part[part["config"] == config]
-                style = styles[config]
-                axis.plot(line["confidence"], line["accuracy"], label=config, **style)
-                axis.text(
-                    0.02,
-                    0.98 - 0.08 * position,
-                    f"ECE {line['ece'].iloc[0]:.3f}",
-                    transform=axis.transAxes,
-                    va="top",
-                    fontsize=6,
-                    color=style["color"],
-                )
-            axis.set_xlim(0, 1)
-            axis.set_ylim(0, 1)
-            axis.set_title(wrap_label(task))
-            axis.set_xlabel("confidence (top class)")
-            axis.set_ylabel("accuracy")
-        figure_legend(figure, axes)
+        figure = new_figure(len(tasks), len(configs), panel_size=(1.45, 2.5))
+        rows = figure.subfigures(len(tasks), 1, squeeze=False)[:, 0]
+        for r, (task, row) in enumerate(zip(tasks, rows, strict=True)):
+            row.suptitle(wrap_label(task, 80), fontsize=9, fontweight="bold")
+            grid = row.add_gridspec(2, len(configs), height_ratios=[3, 1.3])
+            counts_axes = []
+            for c, config in enumerate(configs):
+                part = data[(data["task_label"] == task) & (data["config"] == config)]
+                axis = row.add_subplot(grid[0, c])
+                counts = row.add_subplot(grid[1, c], sharex=axis)
+                if part.empty:  # this configuration did not run on this task
+                    axis.set_visible(False)
+                    counts.set_visible(False)
+                    continue
+                axis.plot([0, 1], [0, 1], color=NEUTRAL, linestyle=":", linewidth=1)
+                axis.set_xlim(0, 1)
+                axis.set_ylim(0, 1)
+                axis.tick_params(labelbottom=False)
+                look = looks[config]
+                filled = part[part["count"] > 0]
+                axis.plot(filled["confidence"], filled["accuracy"], **line_kwargs(look))
+                axis.set_title(f"{wrap_label(config, 18)}\nECE {part['ece'].iloc[0]:.3f}", fontsize=7)
+                counts_axes.append(counts)
+                counts.bar(part["lo"] + width / 2, part["count"], width=width * 0.9, color=look["color"])
+                if len(counts_axes) == 1:  # the row's first panel
+                    axis.set_ylabel("accuracy", fontsize=7)
+                    counts.set_ylabel("rows", fontsize=7)
+                else:
+                    axis.tick_params(labelleft=False)
+                    counts.tick_params(labelleft=False)
+                if r == len(tasks) - 1:
+                    counts.set_xlabel("confidence", fontsize=7)
+                else:
+                    counts.tick_params(labelbottom=False)
+                counts.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+                counts.grid(False)
+            top = max(1, int(data.loc[data["task_label"] == task, "count"].max()))
+            for counts in counts_axes:
+                counts.set_ylim(0, top * 1.05)
+                counts.set_yticks([0, top])
     return figure
 
 
@@ -182,9 +212,9 @@ def coverage_data(
     return pd.DataFrame(records, columns=columns)
 
 
-def plot_coverage(data: pd.DataFrame) -> Figure:
+def plot_coverage(data: pd.DataFrame, styles: StyleBook) -> Figure:
     tasks = list(dict.fromkeys(data["task_label"]))
-    styles = line_styles(order_configs(data["config"].tolist()))
+    looks = styles(order_configs(data["config"].tolist()))
     with figure_style():
         figure, axes = panel_grid(len(tasks))
         for axis, task in zip(axes, tasks, strict=True):
@@ -192,7 +222,7 @@ def plot_coverage(data: pd.DataFrame) -> Figure:
             part = data[data["task_label"] == task]
             for config in order_configs(part["config"].tolist()):
                 line = part[part["config"] == config].sort_values("nominal")
-                axis.plot(line["nominal"], line["observed"], label=config, **styles[config])
+                axis.plot(line["nominal"], line["observed"], label=config, **line_kwargs(looks[config]))
             axis.set_xlim(0.4, 1)
             axis.set_ylim(0, 1)
             axis.set_title(wrap_label(task))
@@ -202,20 +232,23 @@ def plot_coverage(data: pd.DataFrame) -> Figure:
     return figure
 
 
-def build_calibration(store: ResultStore, runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
+def build_calibration(
+    store: ResultStore, runs: pd.DataFrame, out_dir: Path, suite: str, styles: StyleBook | None = None
+) -> Study:
     study = Study(
         "calibration", "Calibration: reliability, ECE and Brier; regression interval coverage", suite
     )
+    styles = styles or StyleBook()
     bins = reliability_data(store, runs)
     if bins.empty:
         study.lack("classification: no clean runs with class probabilities")
     else:
         study.artifacts.append(
             Artifact.figure(
-                plot_reliability(bins),
+                plot_reliability(bins, styles),
                 out_dir,
                 "reliability-classification",
-                "Reliability diagrams (test rows pooled over runs)",
+                "Reliability diagrams (test rows pooled over runs; bars: rows per confidence bin)",
                 bins,
             )
         )
@@ -230,7 +263,7 @@ def build_calibration(store: ResultStore, runs: pd.DataFrame, out_dir: Path, sui
     else:
         study.artifacts.append(
             Artifact.figure(
-                plot_coverage(coverage),
+                plot_coverage(coverage, styles),
                 out_dir,
                 "coverage-regression",
                 "Regression: observed vs nominal coverage of normal predictive intervals",

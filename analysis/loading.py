@@ -194,51 +194,132 @@ def method_defaults() -> dict[str, dict[str, Any]]:
     return {name: dict(entry.defaults) for name, entry in method_entries().items()}
 
 
-def with_config_labels(runs: pd.DataFrame) -> pd.DataFrame:
-    """`runs` with a `config` column: the method plus the settings that vary among its rows.
+@functools.cache
+def method_conditions() -> dict[str, dict[str, tuple[str, tuple[Any, ...]]]]:
+    """Each registered method's conditional parameters: parameter -> (the parameter, values) it needs."""
+    return {name: dict(entry.applies_when) for name, entry in method_entries().items()}
 
-    A method run in one configuration is labelled by its name alone (`logreg`); one run in several
-    gets `lift(init=random)` and `lift(init=pretrained)`. Settings are the method parameters, the
-    serializer with its options and the model. A setting a run leaves unset shows as the method's
-    registered default, or as `default` when the method is not registered here.
+
+def effective_settings(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What sets a run's configuration apart from its method's defaults, as flat `name` -> value.
+
+    Method parameters by name, `serializer`, `serializer.<option>` and `model`; a setting at the
+    method's registered default, or one that has no effect in this run (`pretext_rows` without a
+    pretext stage), is left out, so a run at the defaults has no settings.
+    """
+    settings, inert = _settings(row)
+    return {k: v for k, v in settings.items() if k not in inert}
+
+
+def _settings(row: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """A run's non-default settings, and the names of the method parameters that have no effect in it."""
+    method = row["method"]
+    defaults = method_defaults().get(method, {})
+    params = dict(row["method_params"] or {})
+    settings = dict(params)
+    if isinstance(row["serializer"], str):
+        settings["serializer"] = row["serializer"]
+    if isinstance(row["model"], str):
+        settings["model"] = row["model"]
+    default_options = defaults.get("serializer_options") or {}
+    options = {**(settings.pop("serializer_options", None) or {}), **(row["serializer_options"] or {})}
+    for key, value in options.items():
+        if canonical_json(value) != canonical_json(default_options.get(key, _UNSET)):
+            settings[f"serializer.{key}"] = value
+    settings = {
+        k: v
+        for k, v in settings.items()
+        if k not in defaults or canonical_json(v) != canonical_json(defaults[k])
+    }
+    filled = {**defaults, **params}
+    inert = {
+        key
+        for key, (needs, values) in method_conditions().get(method, {}).items()
+        if filled.get(needs) not in values
+    }
+    return settings, inert
+
+
+_UNSET = "<unset>"
+
+
+def with_config_labels(runs: pd.DataFrame, within: tuple[str, ...] = ("task_label",)) -> pd.DataFrame:
+    """`runs` with `config` (a label), `settings` (`effective_settings`) and `config_keys` (the ones named).
+
+    A configuration is named by its method and those of its settings that tell it apart from another
+    configuration of the same method run on the same task (the same `within` group): `logreg`,
+    `lift(init=random)`. Settings at their defaults never show. A setting that differs only between
+    tasks (LIFT trained 12 epochs on iris, 6 on moons) does not split a method into several labels;
+    `setting_notes` says it.
     """
     out = runs.copy()
     if out.empty:
         out["config"] = pd.Series(dtype=object)
+        out["settings"] = pd.Series(dtype=object)
+        out["config_keys"] = pd.Series(dtype=object)
         return out
-    settings = [_settings(row) for _, row in out.iterrows()]
-    labels = [""] * len(out)
+    pairs = [_settings(row) for _, row in out.iterrows()]
+    inert = [skip for _, skip in pairs]
+    settings = [{k: v for k, v in found.items() if k not in skip} for found, skip in pairs]
+    groups = [tuple(canonical_json(row[c]) for c in within) for _, row in out.iterrows()]
     methods = out["method"].tolist()
+    varying: dict[str, set[str]] = {}
     for method in dict.fromkeys(methods):
+        found: set[str] = set()
         positions = [i for i, m in enumerate(methods) if m == method]
-        defaults = method_defaults().get(method, {})
-        filled = {
-            i: {
-                key: settings[i].get(key, defaults.get(key.removeprefix("method_params."), "default"))
-                for key in sorted({key for j in positions for key in settings[j]})
+        for group in dict.fromkeys(groups[i] for i in positions):
+            members = [i for i in positions if groups[i] == group]
+            keys = {key for i in members for key in settings[i]}
+            found |= {
+                key
+                for key in keys
+                if len({canonical_json(settings[i].get(key, _UNSET)) for i in members if key not in inert[i]})
+                > 1
             }
-            for i in positions
-        }
-        keys = filled[positions[0]].keys()
-        varying = [k for k in keys if len({canonical_json(filled[i][k]) for i in positions}) > 1]
-        for i in positions:
-            labels[i] = params_label(
-                method, {k.removeprefix("method_params."): filled[i][k] for k in varying}
-            )
-    out["config"] = labels
+        varying[method] = found
+    shown = [tuple(sorted(k for k in s if k in varying[m])) for m, s in zip(methods, settings, strict=True)]
+    out["config"] = [
+        params_label(m, {k: s[k] for k in keys}) for m, s, keys in zip(methods, settings, shown, strict=True)
+    ]
+    out["settings"] = settings
+    out["config_keys"] = shown
     return out
 
 
-def _settings(row: pd.Series) -> dict[str, Any]:
-    """A run's configuration as flat `field[.key]` -> value, unset fields left out."""
-    out = {f"method_params.{k}": v for k, v in (row["method_params"] or {}).items()}
-    if isinstance(row["serializer"], str):
-        out["serializer"] = row["serializer"]
-    for key, value in (row["serializer_options"] or {}).items():
-        out[f"serializer.{key}"] = value
-    if isinstance(row["model"], str):
-        out["model"] = row["model"]
-    return out
+def setting_notes(labelled: pd.DataFrame) -> list[str]:
+    """What the `config` labels of a table or figure leave out: settings shared by all, then per label.
+
+    `every configuration: epochs=2`, then `lift(two_stage=ift): pretext_epochs=1, pretext_rows=30`, and
+    for a label whose settings differ by task `lift: epochs=12, predict=both on iris; epochs=6 on
+    moons(n=300)`. Defaults never show; an empty list when the labels say everything.
+    """
+    if labelled.empty:
+        return []
+    rests = [
+        {k: canonical_json(v) if not isinstance(v, str) else v for k, v in settings.items() if k not in shown}
+        for settings, shown in zip(labelled["settings"], labelled["config_keys"], strict=True)
+    ]
+    shared = dict(set.intersection(*(set(rest.items()) for rest in rests)))
+    notes = [f"every configuration: {_settings_text(shared)}"] if shared else []
+    by_config: dict[str, dict[str, list[str]]] = {}
+    for config, task, rest in zip(labelled["config"], labelled["task_label"], rests, strict=True):
+        text = _settings_text({k: v for k, v in rest.items() if k not in shared})
+        tasks = by_config.setdefault(config, {}).setdefault(text, [])
+        if task not in tasks:
+            tasks.append(task)
+    for config, by_text in by_config.items():
+        if list(by_text) == [""]:
+            continue
+        if len(by_text) == 1:
+            notes.append(f"{config}: {next(iter(by_text))}")
+        else:
+            texts = [f"{text or 'defaults'} on {', '.join(tasks)}" for text, tasks in by_text.items()]
+            notes.append(f"{config}: " + "; ".join(texts))
+    return notes
+
+
+def _settings_text(settings: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
 
 
 def clean_full_runs(runs: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from analysis.loading import load_runs
 from analysis.robustness import build_robustness
 from analysis.sample_complexity import build_sample_complexity
 from analysis.statistics import build_statistics
+from analysis.style import StyleBook
 from analysis.tables import build_main_tables, build_paper_table2
 from analysis.wandb_report import log_report
 from benchmark.harness.store import ResultStore
@@ -89,17 +90,25 @@ class Report:
 def build_studies(store: ResultStore, runs: pd.DataFrame, out_dir: Path) -> list[Study]:
     """Run every study on the store's runs; each writes its files to `out_dir/<study key>/`."""
     suites = STUDY_SUITES
-    main_runs, main_suites = main_table_runs(runs)
+    styles = StyleBook()  # one colour per configuration across every figure of the report
+    # The ablation suites' LIFT arms answer their own studies; in the others (tables, calibration,
+    # rank statistics) they would be a column or a panel per arm beside the baselines.
+    ablations = {suites["context"], suites["pretraining"]}
+    compared = runs[~runs["suite"].isin(ablations)] if not runs.empty else runs
+    main_runs, main_suites = main_table_runs(compared)
     builders: list[tuple[str, Callable[[Path], Study]]] = [
         ("main", lambda d: build_main_tables(main_runs, d, main_suites)),
-        ("table2", lambda d: build_paper_table2(runs, d, suites["table2"])),
-        ("boundaries", lambda d: build_boundaries(store, runs, d, suites["boundaries"])),
-        ("sample-complexity", lambda d: build_sample_complexity(runs, d, suites["sample-complexity"])),
-        ("robustness", lambda d: build_robustness(runs, d, suites["robustness"])),
-        ("calibration", lambda d: build_calibration(store, runs, d, suites["calibration"])),
-        ("context", lambda d: build_context(runs, d, suites["context"])),
-        ("pretraining", lambda d: build_settings(runs, d, suites["pretraining"])),
-        ("statistics", lambda d: build_statistics(runs, d, suites["statistics"])),
+        ("table2", lambda d: build_paper_table2(compared, d, suites["table2"])),
+        ("boundaries", lambda d: build_boundaries(store, compared, d, suites["boundaries"], styles)),
+        (
+            "sample-complexity",
+            lambda d: build_sample_complexity(compared, d, suites["sample-complexity"], styles),
+        ),
+        ("robustness", lambda d: build_robustness(compared, d, suites["robustness"], styles)),
+        ("calibration", lambda d: build_calibration(store, compared, d, suites["calibration"], styles)),
+        ("context", lambda d: build_context(runs, d, suites["context"], styles)),
+        ("pretraining", lambda d: build_settings(runs, d, suites["pretraining"], styles)),
+        ("statistics", lambda d: build_statistics(compared, d, suites["statistics"])),
     ]
     studies = [build(out_dir / key) for key, build in builders]
     studies[0].notes.extend(MAIN_NOTES)
@@ -173,6 +182,8 @@ def render_index(studies: list[Study], store: ResultStore, out_dir: Path, n_runs
                     "",
                     f"![{artifact.title}]({png.relative_to(out_dir).as_posix()})",
                     "",
+                    *[f"- {note}" for note in artifact.notes],
+                    *([""] if artifact.notes else []),
                     f"Files: {links}",
                     "",
                 ]

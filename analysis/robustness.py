@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from analysis.artifacts import Artifact, Study
 from analysis.bootstrap import curve
 from analysis.loading import params_label, perturbation_label, with_config_labels
-from analysis.style import figure_legend, figure_style, line_styles, panel_grid, wrap_label
+from analysis.style import StyleBook, figure_legend, figure_style, line_kwargs, panel_grid, wrap_label
 from analysis.table_format import Cell, TextTable
 from analysis.tables import METRIC_TITLES, order_configs, summarize, value_text
 from benchmark.core.metrics import HEADLINE_METRIC, headline
@@ -73,18 +73,18 @@ def robustness_curves(labelled: pd.DataFrame, kind: str) -> pd.DataFrame:
     return data.merge(data[data["strength"] != 0][keys].drop_duplicates(), on=keys)
 
 
-def plot_robustness(data: pd.DataFrame, kind: str) -> Figure:
+def plot_robustness(data: pd.DataFrame, kind: str, styles: StyleBook) -> Figure:
     metric = HEADLINE_METRIC[kind]
     panels = list(dict.fromkeys(zip(data["task_label"], data["panel"], strict=True)))
-    styles = line_styles(order_configs(data["config"].tolist()))
+    looks = styles(order_configs(data["config"].tolist()))
     with figure_style():
         figure, axes = panel_grid(len(panels))
         for axis, (task, panel) in zip(axes, panels, strict=True):
             part = data[(data["task_label"] == task) & (data["panel"] == panel)]
             for config in order_configs(part["config"].tolist()):
                 line = part[part["config"] == config].sort_values("strength")
-                style = styles[config]
-                axis.plot(line["strength"], line["mean"], label=config, **style)
+                style = looks[config]
+                axis.plot(line["strength"], line["mean"], label=config, **line_kwargs(style))
                 axis.fill_between(
                     line["strength"], line["low"], line["high"], color=style["color"], alpha=0.2, linewidth=0
                 )
@@ -141,7 +141,7 @@ def robustness_table(labelled: pd.DataFrame, kind: str) -> tuple[TextTable, pd.D
     return table, summary.drop(columns=["best"])
 
 
-def build_robustness(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
+def build_robustness(runs: pd.DataFrame, out_dir: Path, suite: str, styles: StyleBook | None = None) -> Study:
     study = Study("robustness", "Robustness: metric vs perturbation strength", suite)
     for kind in HEADLINE_METRIC:
         labelled = robustness_runs(runs, kind)
@@ -154,7 +154,7 @@ def build_robustness(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
         if data.empty:
             study.lack(f"{kind} curves: no perturbation with a strength parameter")
             continue
-        figure = plot_robustness(data, kind)
+        figure = plot_robustness(data, kind, styles or StyleBook())
         title = (
             f"{kind}: {METRIC_TITLES[HEADLINE_METRIC[kind]]} vs perturbation strength (95 % bootstrap bands)"
         )

@@ -16,7 +16,7 @@ from matplotlib.ticker import NullLocator
 from analysis.artifacts import Artifact, Study
 from analysis.bootstrap import curve
 from analysis.loading import with_config_labels
-from analysis.style import figure_legend, figure_style, line_styles, panel_grid, wrap_label
+from analysis.style import StyleBook, figure_legend, figure_style, line_kwargs, panel_grid, wrap_label
 from analysis.tables import METRIC_TITLES, order_configs
 from benchmark.core.metrics import HEADLINE_METRIC, headline
 
@@ -43,19 +43,19 @@ def sample_complexity_data(runs: pd.DataFrame, kind: str) -> pd.DataFrame:
     return data[points >= 2].reset_index(drop=True)  # a method run at one size only has no curve
 
 
-def plot_sample_complexity(data: pd.DataFrame, kind: str) -> Figure:
+def plot_sample_complexity(data: pd.DataFrame, kind: str, styles: StyleBook) -> Figure:
     """One panel per task: a line and band per configuration over log-scaled training-set size."""
     metric = HEADLINE_METRIC[kind]
     tasks = list(dict.fromkeys(data["task_label"]))
-    styles = line_styles(order_configs(data["config"].tolist()))
+    looks = styles(order_configs(data["config"].tolist()))
     with figure_style():
         figure, axes = panel_grid(len(tasks))
         for axis, task in zip(axes, tasks, strict=True):
             part = data[data["task_label"] == task]
             for config in order_configs(part["config"].tolist()):
                 line = part[part["config"] == config].sort_values("n_train")
-                style = styles[config]
-                axis.plot(line["n_train"], line["mean"], label=config, **style)
+                style = looks[config]
+                axis.plot(line["n_train"], line["mean"], label=config, **line_kwargs(style))
                 axis.fill_between(
                     line["n_train"], line["low"], line["high"], color=style["color"], alpha=0.2, linewidth=0
                 )
@@ -70,14 +70,16 @@ def plot_sample_complexity(data: pd.DataFrame, kind: str) -> Figure:
     return figure
 
 
-def build_sample_complexity(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
+def build_sample_complexity(
+    runs: pd.DataFrame, out_dir: Path, suite: str, styles: StyleBook | None = None
+) -> Study:
     study = Study("sample-complexity", "Sample complexity: metric vs training-set size", suite)
     for kind in HEADLINE_METRIC:
         data = sample_complexity_data(runs, kind)
         if data.empty:
             study.lack(f"{kind}: no task has clean runs at two or more training-set sizes")
             continue
-        figure = plot_sample_complexity(data, kind)
+        figure = plot_sample_complexity(data, kind, styles or StyleBook())
         title = f"{kind}: {METRIC_TITLES[HEADLINE_METRIC[kind]]} vs training rows (95 % bootstrap bands)"
         study.artifacts.append(Artifact.figure(figure, out_dir, f"sample-complexity-{kind}", title, data))
     return study

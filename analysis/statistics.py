@@ -128,15 +128,12 @@ def critical_difference(
 ) -> CriticalDifference | None:
     """Ranks and CD from a `summarize` frame (task_label, config, mean); None with fewer than 2 tasks or methods.
 
-    Uses the tasks on which every method has a result; when that leaves fewer than 2 tasks, the
-    methods missing on some task are dropped instead and every task is used.
+    Ranks need every method on every task: `complete_block` picks the largest such block of tasks
+    and methods, after leaving out the tasks that have fewer than 2 methods.
     """
     if summary.empty:
         return None
-    means = summary.pivot_table(index="task_label", columns="config", values="mean")
-    complete = means.dropna(axis=0)
-    if len(complete) < 2:
-        complete = means.dropna(axis=1)
+    complete = complete_block(summary.pivot_table(index="task_label", columns="config", values="mean"))
     if complete.shape[0] < 2 or complete.shape[1] < 2:
         return None
     complete = complete[order_configs(list(complete.columns))]
@@ -154,6 +151,29 @@ def critical_difference(
             stats.friedmanchisquare(*(complete[c].to_numpy() for c in complete.columns)).pvalue
         )
     return CriticalDifference(metric, ranks, average, n, float(cd), friedman_p, _cliques(average, cd))
+
+
+def complete_block(means: pd.DataFrame) -> pd.DataFrame:
+    """The largest tasks x methods block of `means` with no gap.
+
+    A task with fewer than 2 methods is dropped first (one task with LIFT alone must not cost every
+    baseline its place). Then, while a gap remains, the task or the method with the most gaps goes,
+    whichever keeps the larger block; ties keep methods.
+    """
+    block = means[means.notna().sum(axis=1) >= 2]
+    while block.size and block.isna().any().any():
+        by_task, by_method = block.isna().sum(axis=1), block.isna().sum(axis=0)
+        without_task = block.drop(index=by_task.idxmax())
+        without_method = block.drop(columns=by_method.idxmax())
+        keep_methods = _filled(without_task) >= _filled(without_method)
+        block = without_task if keep_methods else without_method
+        block = block[block.notna().sum(axis=1) >= 2]
+    return block
+
+
+def _filled(block: pd.DataFrame) -> int:
+    """Cells of the complete block left after dropping the rows with gaps: how good a step is."""
+    return int(block.dropna(axis=0).size)
 
 
 def _cliques(average: pd.Series, cd: float) -> list[list[str]]:

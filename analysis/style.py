@@ -40,6 +40,7 @@ LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
 PNG_DPI = 150
+LEGEND_LABEL_CHARS = 36  # legend labels are wrapped to this width
 
 # Methods that keep their colour in every figure; LIFT is vermillion throughout.
 METHOD_COLORS: dict[str, str] = {
@@ -89,7 +90,7 @@ def figure_style() -> Iterator[None]:
 
 def wrap_label(text: str, width: int = 26) -> str:
     """A long label (`nn-teacher(difficulty=3,n=300)`) broken over lines at its commas and spaces."""
-    return textwrap.fill(text.replace(",", ", "), width, break_long_words=False)
+    return textwrap.fill(text.replace(",", ", "), width, break_long_words=False, break_on_hyphens=False)
 
 
 def base_method(label: str) -> str:
@@ -97,26 +98,56 @@ def base_method(label: str) -> str:
     return label.split("(", 1)[0]
 
 
-def line_styles(labels: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Colour, line style and marker per label; a method's fixed colour first, then unused palette colours.
+HATCHES: tuple[str, ...] = ("", "//", "xx", "..", "\\\\", "++")
 
-    Several configurations of one method share its colour and differ in line style and marker.
+
+class StyleBook:
+    """One look per configuration label for a whole report: the same label keeps its colour in every figure.
+
+    A method's plain label (`logreg`) takes the method's fixed colour; another configuration
+    (`lift(init=random)`) takes the first palette colour no label has taken yet. Once the eight
+    Okabe-Ito colours are used, colours repeat with a second cue: a line style and marker for lines, a
+    hatch for bars. No two labels of a book share colour and cue.
     """
-    styles: dict[str, dict[str, str]] = {}
-    used: dict[str, int] = {}
-    free = [c for c in PALETTE if c not in {METHOD_COLORS.get(base_method(label)) for label in labels}]
-    for label in labels:
-        color = METHOD_COLORS.get(base_method(label))
-        if color is None:
-            color = free.pop(0) if free else PALETTE[_stable_index(label, len(PALETTE))]
-        variant = used.get(color, 0)
-        used[color] = variant + 1
-        styles[label] = {
-            "color": color,
-            "linestyle": LINESTYLES[variant % len(LINESTYLES)],
-            "marker": MARKERS[variant % len(MARKERS)],
-        }
-    return styles
+
+    def __init__(self) -> None:
+        self._styles: dict[str, dict[str, str]] = {}
+
+    def __call__(self, labels: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The styles of `labels` (each as `color`, `linestyle`, `marker`, `hatch`), new ones assigned."""
+        for label in labels:
+            if label not in self._styles:
+                self._styles[label] = self._next(label)
+        return {label: self._styles[label] for label in labels}
+
+    def _next(self, label: str) -> dict[str, str]:
+        taken = {(s["color"], s["variant"]) for s in self._styles.values()}
+        fixed = METHOD_COLORS.get(label)
+        lift = METHOD_COLORS["lift"]
+        for variant in range(len(self._styles) + 1):
+            if fixed is not None and (fixed, variant) not in taken:
+                return _style(fixed, variant)
+            for color in PALETTE:  # LIFT's vermillion goes to another method's label only as a variant
+                if (color, variant) not in taken and (
+                    color != lift or variant or base_method(label) == "lift"
+                ):
+                    return _style(color, variant)
+        raise AssertionError("unreachable: each variant adds eight free colours")
+
+
+def _style(color: str, variant: int) -> dict[str, str]:
+    return {
+        "color": color,
+        "variant": variant,
+        "linestyle": LINESTYLES[variant % len(LINESTYLES)],
+        "marker": MARKERS[variant % len(MARKERS)],
+        "hatch": HATCHES[variant % len(HATCHES)],
+    }
+
+
+def line_kwargs(style: dict[str, str]) -> dict[str, str]:
+    """The keyword arguments `Axes.plot` takes from a `StyleBook` style."""
+    return {k: style[k] for k in ("color", "linestyle", "marker")}
 
 
 def class_colormap(n_classes: int) -> ListedColormap:
@@ -146,13 +177,28 @@ def panel_grid(
 
 
 def figure_legend(figure: Figure, axes: Sequence) -> None:
-    """One legend for the whole figure, right of the panels, each label once."""
+    """One legend for the whole figure below the panels, each label once, in as many columns as fit.
+
+    The legend never leaves the figure's width: a label longer than `LEGEND_LABEL_CHARS` is wrapped,
+    the columns are as many as the widest label allows, and the figure grows by the legend's rows.
+    """
     seen: dict[str, object] = {}
     for axis in axes:
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
-            seen.setdefault(label, handle)
-    if seen:
-        figure.legend(list(seen.values()), list(seen.keys()), loc="outside right upper")
+            seen.setdefault(wrap_label(label, LEGEND_LABEL_CHARS), handle)
+    if not seen:
+        return
+    labels = list(seen)
+    width_in, height_in = figure.get_size_inches()
+    widest = max(len(line) for label in labels for line in label.splitlines())
+    column_in = (widest * 0.6 * float(RC_PARAMS["legend.fontsize"]) + 40) / 72  # text, handle, gap
+    columns = max(1, min(len(labels), int(width_in * 0.95 // column_in)))
+    lines = sum(
+        max(label.count("\n") + 1 for label in labels[i : i + columns])
+        for i in range(0, len(labels), columns)
+    )
+    figure.set_size_inches(width_in, height_in + lines * 0.17 + 0.15)
+    figure.legend(list(seen.values()), labels, loc="outside lower center", ncols=columns)
 
 
 def save_figure(figure: Figure, out_dir: Path, name: str) -> list[Path]:

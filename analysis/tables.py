@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.artifacts import Artifact, Study
 from analysis.bootstrap import CONFIDENCE, mean_interval
-from analysis.loading import clean_full_runs, with_config_labels
+from analysis.loading import clean_full_runs, setting_notes, with_config_labels
 from analysis.paper_numbers import PAPER_OPENML, PAPER_TABLES, paper_rows_for
 from analysis.style import base_method
 from analysis.table_format import Cell, TextTable
@@ -142,9 +142,11 @@ def metric_table(
     subset = subset[subset["kind"] == kind] if not subset.empty else subset
     if subset.empty:
         return None
-    return task_table(
-        with_config_labels(subset), metric, kind, scale, digits, scope="Clean data, whole training split."
-    )
+    labelled = with_config_labels(subset)
+    result = task_table(labelled, metric, kind, scale, digits, scope="Clean data, whole training split.")
+    if result is not None:  # one column per method: settings that differ by task are said here
+        result.table.notes.extend(f"Settings: {note}" for note in setting_notes(labelled))
+    return result
 
 
 def task_table(

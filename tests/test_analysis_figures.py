@@ -18,9 +18,10 @@ from analysis.loading import load_runs
 from analysis.robustness import build_robustness, robustness_curves, robustness_runs
 from analysis.sample_complexity import build_sample_complexity, sample_complexity_data
 from benchmark.core.methods import Predictions
-from benchmark.core.metrics import ECE_BINS, compute_metrics, expected_calibration_error
+from benchmark.core.metrics import ECE_BINS, expected_calibration_error
 from benchmark.core.runspec import RunSpec
-from benchmark.harness.store import ResultStore, RunRecord, predictions_frame
+from benchmark.harness.store import ResultStore
+from tests.stored_runs import write_run
 
 N_ROWS = 40
 
@@ -28,26 +29,8 @@ N_ROWS = 40
 def _write(
     store: ResultStore, spec: RunSpec, kind: str, y_true: np.ndarray, pred: Predictions, n_train: int = 64
 ) -> None:
-    provenance = {
-        "split_sizes": {"train": n_train},
-        "task_params": {},
-        "n_classes": 2 if kind == "classification" else None,
-    }
-    if spec.perturbation is not None:
-        provenance["perturbation"] = {"seed": 1}
-    record = RunRecord(
-        run_hash=spec.hash,
-        task=spec.task,
-        method=spec.method,
-        kind=kind,
-        seed=spec.seed,
-        split_seed=spec.split_seed,
-        train_size=spec.train_size,
-        spec=spec.to_dict(),
-        provenance=provenance,
-        metrics=compute_metrics(kind, y_true, pred, provenance["n_classes"]),
-    )
-    store.write_run(record, predictions_frame(y_true, pred))
+    n_classes = 2 if kind == "classification" else None
+    write_run(store, spec, kind, y_true, pred, n_train=n_train, n_classes=n_classes)
 
 
 def _binary(store: ResultStore, spec: RunSpec, correct: int, seed: int, n_train: int = 64) -> None:
@@ -208,26 +191,22 @@ def test_calibration_study_pools_test_rows(store: ResultStore, runs: pd.DataFram
 def test_prompt_variants_and_context_study(runs: pd.DataFrame, tmp_path: Path) -> None:
     variants = prompt_variants(runs)
     assert set(variants["task_label"]) == {"iris"}  # wine's LIFT runs all use the default serializer
-    assert set(variants["variant"]) == {
-        "lift · lift",
-        "lift · lift-names",
-        "lift · lift-names(shuffle_names=0)",
-    }
+    assert set(variants["variant"]) == {"lift", "lift-names", "lift-names(shuffle_names=0)"}
     study = build_context(runs, tmp_path, "study-context")
     _files_exist(study)
     summary = study.artifacts[0].data.set_index("variant")["mean"]
-    assert summary["lift · lift-names"] == pytest.approx(100 * 36 / N_ROWS)
-    assert study.artifacts[0].data.set_index("variant")["best"]["lift · lift-names"]
+    assert summary["lift-names"] == pytest.approx(100 * 36 / N_ROWS)
+    assert study.artifacts[0].data.set_index("variant")["best"]["lift-names"]
 
 
 def test_lift_settings_study_groups_by_the_varying_parameter(runs: pd.DataFrame, tmp_path: Path) -> None:
     settings = setting_variants(runs)
     assert set(settings["task_label"]) == {"wine"}
-    assert set(settings["config"]) == {"lift(init=pretrained)", "lift(init=random)"}
+    assert set(settings["config"]) == {"lift", "lift(init=random)"}  # a default is never spelled out
     study = build_settings(runs, tmp_path, "study-pretraining")
     _files_exist(study)
     means = study.artifacts[0].data.set_index("config")["mean"]
-    assert means.to_dict() == pytest.approx({"lift(init=pretrained)": 95.0, "lift(init=random)": 50.0})
+    assert means.to_dict() == pytest.approx({"lift": 95.0, "lift(init=random)": 50.0})
 
 
 def test_studies_without_runs_are_listed_as_missing(tmp_path: Path) -> None:

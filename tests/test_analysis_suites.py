@@ -77,3 +77,13 @@ def test_study_suites_carry_what_their_studies_read() -> None:
     assert context == {("lift", None), ("lift-names", None), ("lift-names", 0)}
     inits = {spec.method_params.get("init") for spec in load_suite("study-pretraining").expand()}
     assert inits == {"pretrained", "random"}
+
+
+@pytest.mark.parametrize("name", ["default", *STUDY_NAMES])
+def test_lift_runs_on_the_task_configurations_its_baselines_run_on(name: str) -> None:
+    """A LIFT run on a task variant no baseline ran on would sit in a table row of its own."""
+    runs = load_suite(name).expand()
+    baselines = {(spec.task, spec.task_params) for spec in runs if spec.method != "lift"}
+    lift = {(spec.task, spec.task_params) for spec in runs if spec.method == "lift"}
+    if baselines:  # the context and pretraining studies compare LIFT with itself
+        assert lift <= baselines, lift - baselines

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.bootstrap import mean_interval
-from analysis.loading import load_runs, with_config_labels
+from analysis.loading import load_runs, setting_notes, with_config_labels
 from analysis.paper_numbers import PAPER_OPENML, PAPER_REGRESSION, PAPER_TABLES, paper_row
 from analysis.statistics import MIN_WILCOXON_PAIRS, critical_difference, paired_comparisons
 from analysis.table_format import Cell, TextTable, latex_text
@@ -134,7 +134,7 @@ def test_config_labels_name_only_the_settings_that_vary(runs: pd.DataFrame) -> N
     relabelled = with_config_labels(extra)
     assert set(relabelled.loc[relabelled["method"] == "lift", "config"]) == {
         "lift(epochs=2)",
-        "lift(epochs=5)",
+        "lift",  # epochs=5 is lift's default, never spelled out
     }
 
 
@@ -267,6 +267,68 @@ def test_critical_difference_ranks_and_nemenyi_cd() -> None:
     lower = critical_difference(summary.assign(mean=-summary["mean"]), "rmse")
     assert list(lower.average_ranks.index) == ["a", "b", "c"]  # rmse: lower is better, same order
     assert critical_difference(summary[summary["task_label"] == "t1"], "accuracy") is None
+
+
+def test_critical_difference_keeps_every_baseline_when_one_task_has_lift_alone() -> None:
+    """The default suite's shape: 8 baselines on 6 tasks, LIFT on one of them and alone on another."""
+    baselines = [f"m{i}" for i in range(8)]
+    records = [
+        {"task_label": f"t{t}", "config": c, "mean": 0.5 + 0.05 * i + 0.01 * t}
+        for t in range(6)
+        for i, c in enumerate(baselines)
+    ]
+    records += [
+        {"task_label": "t0", "config": "lift", "mean": 0.99},
+        {"task_label": "lift-only", "config": "lift", "mean": 0.9},
+    ]
+    result = critical_difference(pd.DataFrame(records), "accuracy")
+    assert result is not None and result.n_tasks == 6
+    assert sorted(result.average_ranks.index) == baselines  # LIFT, on one task of six, is the one left out
+    assert result.average_ranks["m7"] == 1.0
+
+
+def test_labels_name_only_what_differs_on_a_task_and_notes_say_the_rest() -> None:
+    def run(task: str, **params: object) -> dict:
+        return {
+            "task_label": task,
+            "method": "lift",
+            "method_params": params,
+            "serializer": None,
+            "serializer_options": {},
+            "model": None,
+        }
+
+    per_task = pd.DataFrame([run("iris", epochs=12, predict="both"), run("moons(n=300)", epochs=6)])
+    labelled = with_config_labels(per_task)
+    assert labelled["config"].tolist() == [
+        "lift",
+        "lift",
+    ]  # one column, not lift(epochs=12,...) and lift(epochs=6)
+    assert setting_notes(labelled) == ["lift: epochs=12, predict=both on iris; epochs=6 on moons(n=300)"]
+    arms = pd.DataFrame(
+        [
+            run("wine", epochs=2, init="pretrained"),
+            run("wine", epochs=2, init="random"),
+            run("wine", epochs=2, two_stage="ift", pretext_rows=30),
+            run("wine", epochs=2, two_stage="bl", pretext_rows=30),
+            run(
+                "wine", epochs=2, two_stage="none", pretext_rows=50
+            ),  # no pretext stage: pretext_rows does nothing
+        ]
+    )
+    labelled = with_config_labels(arms)
+    assert labelled["config"].tolist() == [
+        "lift",
+        "lift(init=random)",
+        "lift(two_stage=ift)",
+        "lift(two_stage=bl)",
+        "lift",
+    ]
+    assert setting_notes(labelled) == [
+        "every configuration: epochs=2",
+        "lift(two_stage=ift): pretext_rows=30",
+        "lift(two_stage=bl): pretext_rows=30",
+    ]
 
 
 def test_summarize_marks_ties_as_best() -> None:

@@ -147,6 +147,9 @@ class MethodEntry:
     description: str = ""
     validate: Callable[[str, Mapping[str, Any]], None] | None = None
     resolve: Callable[[str, Mapping[str, Any]], Mapping[str, Any]] | None = None
+    # parameter -> (another parameter, its values under which the first has an effect); reports leave
+    # a parameter out of a run's label where it has none (lift's pretext_rows without a pretext stage)
+    applies_when: Mapping[str, tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
 
     def available(self) -> bool:
         return all(importlib.util.find_spec(m) is not None for m in self.requires)

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from benchmark.core.methods import MethodEntry, register_method
-from benchmark.lift.params import ICL_DEFAULTS, LIFT_DEFAULTS, IclParams, LiftParams, effective_lm_params
+from benchmark.lift.params import (
+    ICL_DEFAULTS,
+    LIFT_DEFAULTS,
+    PRETEXT_MODES,
+    IclParams,
+    LiftParams,
+    effective_lm_params,
+)
 from tasks.spec import KINDS
 
 
@@ -41,6 +48,9 @@ register_method(
         description="LIFT: fine-tune a causal LM (LoRA by default) on rows written as text",
         validate=_validate_lift,
         resolve=_resolve_lift,
+        applies_when={
+            name: ("two_stage", PRETEXT_MODES) for name in ("pretext", "pretext_rows", "pretext_epochs")
+        },
     )
 )
 register_method(
