@@ -136,13 +136,14 @@ def plot_bars(summary: pd.DataFrame, column: str, metric: str, styles: StyleBook
                     xerr=None if single else cell["std"],
                     color=look["color"],
                     hatch=look["hatch"],
-                    alpha=0.45 if single else 1.0,
                     edgecolor="black",
                     linewidth=0.5,
                     capsize=2,
                 )
                 if single:
-                    axis.plot(cell["mean"], y, marker="D", color="black", markersize=4)
+                    axis.plot(
+                        cell["mean"], y, marker="D", color="black", markeredgecolor="white", markersize=5
+                    )
             runs = [int(part.loc[name, "count"]) for name in shown]
             axis.set_yticks(
                 range(len(shown)),
