@@ -394,12 +394,6 @@ CASES = [
     ),
     Case("data-fetch-unknown-suite", ("data", "fetch", "--suite", "lift41"), "'lift41'", "did you mean"),
     # models
-    _suite_case(
-        "model-unknown-id-offline",
-        _grid(methods="[lift]", models="[no-such-org/no-such-model]"),
-        "'no-such-org/no-such-model'",
-        "HF_HUB_OFFLINE",
-    ),
     Case(
         "model-folder-without-weights",
         _run("--suite", "{tmp}/bad.yaml"),
