@@ -128,11 +128,7 @@ def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, A
         "split_protocol": spec.get("split_protocol", "default"),
         "n_train": sizes.get("train"),
         "task_params": task_params,
-        "task_label": (
-            file_task_name(task_params)
-            if spec["task"] == FILE_TASK
-            else params_label(spec["task"], task_params)
-        ),
+        "task_label": task_label(spec, task_params),
         "data_params": dict(provenance.get("task_params") or {}),
         "n_classes": provenance.get("n_classes"),
         "method_params": dict(spec.get("method_params") or {}),
@@ -146,6 +142,21 @@ def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, A
         "evaluations": _evaluations(spec.get("evaluations") or (), spec.get("row_limit")),
         "row_limit": spec.get("row_limit"),
     }
+
+
+def task_label(spec: Mapping[str, Any], task_params: Mapping[str, Any]) -> str:
+    """The task as tables and figures name it: its name and parameters (a file task by its name), and
+    whatever else makes its rows differ (a split protocol other than the default, a smoke run's row
+    limit), so that runs on different rows never share a row of a table."""
+    label = (
+        file_task_name(task_params) if spec["task"] == FILE_TASK else params_label(spec["task"], task_params)
+    )
+    protocol = spec.get("split_protocol", "default")
+    if protocol != "default":
+        label += f" [{protocol} split]"
+    if spec.get("row_limit") is not None:
+        label += f" [rows<={spec['row_limit']}]"
+    return label
 
 
 def _evaluations(items: Iterable[Any], row_limit: int | None) -> dict[str, dict[str, Any]]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.bootstrap import mean_interval
-from analysis.loading import load_runs, setting_notes, with_config_labels
+from analysis.loading import load_runs, setting_notes, task_label, with_config_labels
 from analysis.paper_numbers import PAPER_OPENML, PAPER_REGRESSION, PAPER_TABLES, paper_row
 from analysis.statistics import MIN_WILCOXON_PAIRS, critical_difference, paired_comparisons
 from analysis.table_format import Cell, TextTable, latex_text
@@ -418,3 +418,11 @@ def test_runs_stored_before_auc_get_it_from_their_stored_probabilities(tmp_path:
     expected = compute_metrics("classification", y_true, pred, 3)["auc"]
     assert runs.loc["logreg", "metric.auc"] == pytest.approx(expected)
     assert np.isnan(runs.loc["tree", "metric.auc"])  # no probabilities stored: no AUC
+
+
+def test_runs_on_other_rows_never_share_a_table_row() -> None:
+    """A k-fold split and a smoke run's row limit change the rows a method sees: their runs get task
+    labels of their own, so no table cell averages them with the default split's runs."""
+    assert task_label({"task": "iris"}, {}) == "iris"
+    assert task_label({"task": "iris", "split_protocol": "kfold"}, {}) == "iris [kfold split]"
+    assert task_label({"task": "moons", "row_limit": 40}, {"n": 300}) == "moons(n=300) [rows<=40]"
