@@ -14,10 +14,10 @@ import wandb
 
 from benchmark.cli import main
 from benchmark.core.runspec import RunSpec
-from benchmark.harness import store as store_module
 from benchmark.harness.checks import check_runs
 from benchmark.harness.runner import run_suite
 from benchmark.harness.store import ResultStore
+from benchmark.harness.store import result_store as store_module
 from benchmark.harness.wandb_mirror import MirrorWarning, WandbMirror
 
 OLD_STORE = Path(__file__).parent / "data" / "store-3a5a9a7.sqlite"
