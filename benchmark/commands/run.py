@@ -12,12 +12,13 @@ from tqdm import tqdm
 from benchmark.commands.results_table import echo_suite_tables
 from benchmark.core.methods import method_entries
 from benchmark.core.metrics import HEADLINE_METRIC
+from benchmark.core.runspec import RunSpec
 from benchmark.harness.checks import check_runs
 from benchmark.harness.cost import Throughput, estimate_cost
 from benchmark.harness.execute import RunResult
-from benchmark.harness.runner import LAUNCHERS, plan_suite, run_suite
+from benchmark.harness.runner import LAUNCHERS, SuiteSummary, plan_suite, run_suite
 from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
-from benchmark.harness.suites import filter_runs, load_suite, validate_names
+from benchmark.harness.suites import Suite, filter_runs, load_suite, validate_names
 from benchmark.harness.suites.overrides import apply_overrides, parse_override, with_row_limit
 from benchmark.harness.suites.shards import parse_shard, shard_runs
 from benchmark.harness.wandb_mirror import WandbMirror
@@ -135,33 +136,10 @@ def command(
     Exit status: 0 when every run succeeded, 1 when a run failed or was lost, 2 for a user error
     (nothing is run), 130 when interrupted.
     """
-    suite = load_suite(suite_ref)
-    validate_names(suite, [s.name for s in all_specs()], method_entries())
-    shard = parse_shard(shard_text) if shard_text is not None else None
-    changes = [parse_override(text) for text in overrides]
-    runs = suite.expand()
-    if filter_expr:
-        runs = filter_runs(runs, filter_expr, source=f"suite {suite.name}")
-    entries = method_entries()
-    runs = apply_overrides(runs, changes, {name: entry.defaults for name, entry in entries.items()})
-    runs = check_runs(with_row_limit(runs, limit_rows), where=f"suite file {suite.path}")
-    in_suite = len(runs)
-    if shard is not None:
-        runs = shard_runs(runs, shard)
-    scope = f"suite {suite.name}" + (f", shard {shard} ({len(runs)} of {in_suite} runs)" if shard else "")
+    suite, runs, scope = _selected_runs(suite_ref, filter_expr, overrides, limit_rows, shard_text)
     store = ResultStore(store_path)
     if dry_run:
-        plan = plan_suite(runs, store, force)
-        todo = {spec.hash for spec in plan.todo}
-        for spec in runs:
-            state = "changed" if spec.hash in plan.changed else "to run " if spec.hash in todo else "stored "
-            click.echo(f"{state} {spec.hash}  {spec.label()}")
-        click.echo(
-            f"{len(runs)} runs in {scope}: {plan.skipped} stored, {len(todo)} to run"
-            f" ({len(plan.changed)} of them stored with another configuration) (store {store.path})"
-        )
-        throughput = Throughput()
-        click.echo(estimate_cost(runs, throughput).summary(throughput))
+        _print_plan(runs, store, force, scope)
         return
     store.check_writable()
     # W&B's local files live beside the store unless WANDB_DIR says otherwise.
@@ -197,6 +175,52 @@ def command(
         bar.close()
         mirror.close()
     echo_suite_tables(store, [r.hash for r in runs])
+    _print_summary(summary, store, mirror)
+
+
+def _selected_runs(
+    suite_ref: str,
+    filter_expr: str | None,
+    overrides: tuple[str, ...],
+    limit_rows: int | None,
+    shard_text: str | None,
+) -> tuple[Suite, list[RunSpec], str]:
+    """The suite, the runs this invocation does (filtered, overridden, row-limited, checked, sharded)
+    and how to name them."""
+    suite = load_suite(suite_ref)
+    validate_names(suite, [s.name for s in all_specs()], method_entries())
+    shard = parse_shard(shard_text) if shard_text is not None else None
+    changes = [parse_override(text) for text in overrides]
+    runs = suite.expand()
+    if filter_expr:
+        runs = filter_runs(runs, filter_expr, source=f"suite {suite.name}")
+    entries = method_entries()
+    runs = apply_overrides(runs, changes, {name: entry.defaults for name, entry in entries.items()})
+    runs = check_runs(with_row_limit(runs, limit_rows), where=f"suite file {suite.path}")
+    in_suite = len(runs)
+    if shard is not None:
+        runs = shard_runs(runs, shard)
+    scope = f"suite {suite.name}" + (f", shard {shard} ({len(runs)} of {in_suite} runs)" if shard else "")
+    return suite, runs, scope
+
+
+def _print_plan(runs: list[RunSpec], store: ResultStore, force: bool, scope: str) -> None:
+    """--dry-run: each run's state in the store, the counts, and the cost estimate."""
+    plan = plan_suite(runs, store, force)
+    todo = {spec.hash for spec in plan.todo}
+    for spec in runs:
+        state = "changed" if spec.hash in plan.changed else "to run " if spec.hash in todo else "stored "
+        click.echo(f"{state} {spec.hash}  {spec.label()}")
+    click.echo(
+        f"{len(runs)} runs in {scope}: {plan.skipped} stored, {len(todo)} to run"
+        f" ({len(plan.changed)} of them stored with another configuration) (store {store.path})"
+    )
+    throughput = Throughput()
+    click.echo(estimate_cost(runs, throughput).summary(throughput))
+
+
+def _print_summary(summary: SuiteSummary, store: ResultStore, mirror: WandbMirror) -> None:
+    """What was done and where it is; exit 1 when a run failed or was lost, 130 when interrupted."""
     failed = summary.failed
     click.echo(
         f"\n{len(summary.done)} runs done ({len(failed)} failed), {summary.skipped} were already stored"
