@@ -133,7 +133,10 @@ def predictions_from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, Predictions
 
 
 def prediction_rows(record: RunRecord, frame: pd.DataFrame | None) -> list[tuple]:
-    """Validate a prediction frame against the store's schema and the run's kind; the rows to insert."""
+    """Validate a prediction frame against the store's schema and the run's kind; the rows to insert.
+
+    One function on purpose: the checks read top to bottom like the schema they enforce (module
+    docstring), and each raises before anything is written."""
     where = f"predictions of run {record.run_hash}"
     if frame is None or len(frame) == 0:
         if record.status == "ok":
