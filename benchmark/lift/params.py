@@ -179,9 +179,7 @@ class LiftParams:
 
     @property
     def predict_mode(self) -> str:
-        if self.predict is not None:
-            return self.predict
-        return "score" if self.kind == "classification" else "generate"
+        return predict_mode(self.predict, self.kind)
 
     @property
     def metric(self) -> str:
@@ -232,6 +230,13 @@ _REAL_BOUNDS = {  # number parameters: True where they must be > 0, False where 
     "max_grad_norm": False,
     "lora_dropout": False,
 }
+
+
+def predict_mode(predict: str | None, kind: str) -> str:
+    """How a LIFT method answers: as asked, else by class scoring (classification) or generation."""
+    if predict is not None:
+        return predict
+    return "score" if kind == "classification" else "generate"
 
 
 def _is_int(value: Any) -> bool:
@@ -308,9 +313,7 @@ class IclParams:
 
     @property
     def predict_mode(self) -> str:
-        if self.predict is not None:
-            return self.predict
-        return "score" if self.kind == "classification" else "generate"
+        return predict_mode(self.predict, self.kind)
 
 
 def _check_lm_inputs(params: LiftParams | IclParams) -> None:
