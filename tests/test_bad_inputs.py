@@ -402,6 +402,13 @@ CASES = [
         suite=_grid(methods="[lift]", models="[{tmp}/my-model]"),
         prepare=_model_without_weights,
     ),
+    Case(
+        "run-unknown-model-offline",
+        _run("--suite", "{tmp}/bad.yaml"),
+        "no-such-org/no-such-model",
+        "HF_HUB_OFFLINE",
+        suite=_grid(methods="[lift]", models="[no-such-org/no-such-model]"),
+    ),
 ]
 
 

@@ -15,13 +15,14 @@ from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.checks import check_runs
 from benchmark.harness.cost import Throughput, estimate_cost
-from benchmark.harness.execute import RunResult
+from benchmark.harness.execute import RunResult, method_params_for
 from benchmark.harness.runner import LAUNCHERS, SuiteSummary, plan_suite, run_suite
 from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
 from benchmark.harness.suites import Suite, filter_runs, load_suite, validate_names
 from benchmark.harness.suites.overrides import apply_overrides, parse_override, with_row_limit
 from benchmark.harness.suites.shards import parse_shard, shard_runs
 from benchmark.harness.wandb_mirror import WandbMirror
+from benchmark.lift.lm.availability import check_model_here
 from tasks.registry import all_specs
 
 
@@ -142,6 +143,7 @@ def command(
         _print_plan(runs, store, force, scope)
         return
     store.check_writable()
+    _check_models_here(runs)
     # W&B's local files live beside the store unless WANDB_DIR says otherwise.
     wandb_dir = None if os.environ.get("WANDB_DIR") else store.path.parent / "wandb"
     mirror = WandbMirror(wandb_mode, project=wandb_project, entity=wandb_entity, dir=wandb_dir)
@@ -202,6 +204,18 @@ def _selected_runs(
         runs = shard_runs(runs, shard)
     scope = f"suite {suite.name}" + (f", shard {shard} ({len(runs)} of {in_suite} runs)" if shard else "")
     return suite, runs, scope
+
+
+def _check_models_here(runs: list[RunSpec]) -> None:
+    """Every model the runs name can be loaded on this machine, before the first run is fitted."""
+    entries = method_entries()
+    models = set()
+    for spec in runs:
+        params = {**entries[spec.method].defaults, **method_params_for(spec)}
+        if isinstance(params.get("model"), str):
+            models.add(params["model"])
+    for model in sorted(models):
+        check_model_here(model)
 
 
 def _print_plan(runs: list[RunSpec], store: ResultStore, force: bool, scope: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huggingface_hub import constants
+from huggingface_hub import constants, is_offline_mode, try_to_load_from_cache
 
 from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID
 from tasks.errors import LiftbenchError
@@ -39,6 +39,16 @@ def check_model_available(model: str, init: str = "pretrained") -> None:
                 " by save_pretrained, or init: random to draw the weights"
             )
         return
+
+
+def check_model_here(model: str) -> None:
+    """What `check_model_available` leaves out: on this machine, with downloads forbidden
+    (HF_HUB_OFFLINE), a Hugging Face id must be in the cache. `liftbench run` asks this before its first
+    run; suite checks do not, since a suite may be meant for another machine."""
+    if model == BUNDLED_MODEL_ID or model.startswith("tiny-") or Path(model).expanduser().is_dir():
+        return
+    if is_offline_mode() and not isinstance(try_to_load_from_cache(model, "config.json"), str):
+        raise offline_miss(model, None)
 
 
 def offline_miss(model: str, revision: str | None) -> LiftbenchError:
