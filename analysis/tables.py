@@ -24,9 +24,13 @@ from analysis.table_format import Cell, TextTable
 from benchmark.core.metrics import METRIC_DIRECTIONS, METRICS
 
 # The metrics of the main tables per task kind: the headline first, then the paper's other columns.
+# Unparsable answers are never dropped (they score as errors or the fallback): their rate follows every
+# main table, the lenient one (no value could be parsed) and the strict one beside it (the answer also
+# ended with the end marker; only methods that generate have it).
+INVALID_RATES: tuple[str, ...] = ("invalid_rate", "strict_invalid_rate")
 MAIN_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("accuracy", "auc"),
-    "regression": ("rae", "rmse", "rae_filtered3"),
+    "classification": ("accuracy", "auc", *INVALID_RATES),
+    "regression": ("rae", "rmse", "rae_filtered3", *INVALID_RATES),
 }
 METRIC_TITLES = {name: spec.title for name, spec in METRICS.items()}
 # Baselines in the paper's column order, then LIFT; unknown methods in between, alphabetically.

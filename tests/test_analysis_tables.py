@@ -200,9 +200,11 @@ def test_build_main_tables_writes_markdown_and_latex(runs: pd.DataFrame, tmp_pat
     names = [a.name for a in study.artifacts]
     assert names == [
         "table-classification-accuracy",
+        "table-classification-invalid_rate",  # every main table is followed by its invalid-answer rate
         "table-regression-rae",
         "table-regression-rmse",
         "table-regression-rae_filtered3",
+        "table-regression-invalid_rate",  # no run here generates: no strict rate to show
     ]
     for artifact in study.artifacts:
         assert sorted(p.suffix for p in artifact.paths) == [".md", ".tex"]
@@ -426,3 +428,38 @@ def test_runs_on_other_rows_never_share_a_table_row() -> None:
     assert task_label({"task": "iris"}, {}) == "iris"
     assert task_label({"task": "iris", "split_protocol": "kfold"}, {}) == "iris [kfold split]"
     assert task_label({"task": "moons", "row_limit": 40}, {"n": 300}) == "moons(n=300) [rows<=40]"
+
+
+def test_the_strict_invalid_rate_stands_beside_the_lenient_one(tmp_path: Path) -> None:
+    """A method that generates stores both rates; the main tables show both, each in its own table."""
+    store = ResultStore(tmp_path / "s.sqlite")
+    for seed, (lenient, strict) in enumerate([(0.0, 0.25), (0.0, 0.5)]):
+        pred = Predictions(
+            y_pred=np.array([0, 1, 1, 0]),
+            invalid=np.zeros(4, dtype=bool),
+            terminated=np.array([True, False, True, True])
+            if seed == 0
+            else np.array([False, True, False, True]),
+        )
+        record = RunRecord(
+            run_hash=f"lift{seed}",
+            task="iris",
+            method="lift",
+            kind="classification",
+            seed=0,
+            split_seed=seed,
+            train_size=None,
+            spec={"task": "iris", "method": "lift", "split_seed": seed},
+            provenance={"task_params": {}, "split_sizes": {"train": 4}},
+            metrics={"accuracy": 0.75, "invalid_rate": lenient, "strict_invalid_rate": strict},
+        )
+        store.write_run(record, predictions_frame(np.array([0, 1, 1, 1]), pred, split="test"))
+    study = build_main_tables(load_runs(store), tmp_path, {"classification": "s", "regression": "s"})
+    names = [a.name for a in study.artifacts]
+    assert names == [
+        "table-classification-accuracy",
+        "table-classification-invalid_rate",
+        "table-classification-strict_invalid_rate",
+    ]
+    strict = (tmp_path / "table-classification-strict_invalid_rate.md").read_text()
+    assert "37.5" in strict  # the mean of 25 % and 50 %
