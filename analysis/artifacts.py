@@ -10,7 +10,7 @@ from typing import Literal
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.style import save_figure
+from analysis.style import caption_table, save_figure
 from analysis.table_format import TextTable
 
 
@@ -36,7 +36,9 @@ class Artifact:
         data: pd.DataFrame,
         notes: Sequence[str] = (),
     ) -> Artifact:
-        return cls(name, title, "figure", save_figure(figure, out_dir, name), data, notes=list(notes))
+        keys = caption_table(figure)
+        notes = [*notes, *(["Key: " + "; ".join(keys)] if keys else [])]
+        return cls(name, title, "figure", save_figure(figure, out_dir, name), data, notes=notes)
 
     @classmethod
     def table(cls, table: TextTable, out_dir: Path, name: str, title: str, data: pd.DataFrame) -> Artifact:

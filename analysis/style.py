@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import sys
 import textwrap
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -41,6 +43,8 @@ MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
 PNG_DPI = 150
 LEGEND_LABEL_CHARS = 36  # legend labels are wrapped to this width
+LEGEND_MAX_LINES = 6  # a legend taller than this becomes keys and a caption table (`figure_legend`)
+LEGEND_LINE_IN = 0.17  # the height of one line of legend text, in inches
 
 # Methods that keep their colour in every figure; LIFT is vermillion throughout.
 METHOD_COLORS: dict[str, str] = {
@@ -90,13 +94,18 @@ def figure_style() -> Iterator[None]:
 
 def wrap_label(text: str, width: int = 26) -> str:
     """A long label (`nn-teacher(difficulty=3,n=300)`) broken over lines at its commas and spaces."""
-    return textwrap.fill(text.replace(",", ", "), width, break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        text.replace(", ", ",").replace(",", ", "), width, break_long_words=False, break_on_hyphens=False
+    )
 
 
 def base_method(label: str) -> str:
     """`lift(init=random)` -> `lift`: the method a configuration label starts with."""
     return label.split("(", 1)[0]
 
+
+# The caption table each figure got from `figure_legend`, for its Markdown and LaTeX caption.
+_CAPTION_TABLES: weakref.WeakKeyDictionary[Figure, list[str]] = weakref.WeakKeyDictionary()
 
 HATCHES: tuple[str, ...] = ("", "//", "xx", "..", "\\\\", "++")
 
@@ -177,28 +186,72 @@ def panel_grid(
 
 
 def figure_legend(figure: Figure, axes: Sequence) -> None:
-    """One legend for the whole figure below the panels, each label once, in as many columns as fit.
+    """One legend for the whole figure, each label once.
 
-    The legend never leaves the figure's width: a label longer than `LEGEND_LABEL_CHARS` is wrapped,
-    the columns are as many as the widest label allows, and the figure grows by the legend's rows.
+    Below the panels, in as many columns as fit: the legend never leaves the figure's width (a label
+    longer than `LEGEND_LABEL_CHARS` is wrapped, the columns are as many as the widest label allows)
+    and the figure grows by the legend's rows. A legend that would take more than `LEGEND_MAX_LINES`
+    lines that way (many configurations with long names) becomes a caption table instead: the legend,
+    right of the panels, names each configuration by its method and a key (`lift [1]`), and the table
+    under the panels gives each key's whole configuration, one row each; `caption_table` gives its rows
+    for the figure's Markdown and LaTeX caption.
     """
     seen: dict[str, object] = {}
     for axis in axes:
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
-            seen.setdefault(wrap_label(label, LEGEND_LABEL_CHARS), handle)
+            seen.setdefault(label, handle)
     if not seen:
         return
-    labels = list(seen)
+    labels = [wrap_label(label, LEGEND_LABEL_CHARS) for label in seen]
     width_in, height_in = figure.get_size_inches()
-    widest = max(len(line) for label in labels for line in label.splitlines())
-    column_in = (widest * 0.6 * float(RC_PARAMS["legend.fontsize"]) + 40) / 72  # text, handle, gap
-    columns = max(1, min(len(labels), int(width_in * 0.95 // column_in)))
+    columns = max(1, min(len(labels), int(width_in * 0.95 // _legend_column_in(labels))))
     lines = sum(
         max(label.count("\n") + 1 for label in labels[i : i + columns])
         for i in range(0, len(labels), columns)
     )
-    figure.set_size_inches(width_in, height_in + lines * 0.17 + 0.15)
+    if lines > LEGEND_MAX_LINES:
+        _caption_table(figure, seen)
+        return
+    figure.set_size_inches(width_in, height_in + lines * LEGEND_LINE_IN + 0.15)
     figure.legend(list(seen.values()), labels, loc="outside lower center", ncols=columns)
+
+
+def _legend_column_in(labels: Sequence[str]) -> float:
+    """The width of one legend column, in inches: its widest line, the handle and the gap."""
+    widest = max(len(line) for label in labels for line in label.splitlines())
+    return (widest * 0.6 * float(RC_PARAMS["legend.fontsize"]) + 40) / 72
+
+
+def _caption_table(figure: Figure, handles: dict[str, object]) -> None:
+    """A keyed legend right of the panels and the table of keys under them (`figure_legend`)."""
+    keys: dict[str, str] = {}
+    rows = []
+    for label in handles:
+        if label == base_method(label):  # a plain method name is its own key
+            keys[label] = label
+            continue
+        key = f"[{len(rows) + 1}]"
+        keys[label] = f"{base_method(label)} {key}"
+        rows.append(f"{key} {label}")
+    width_in, height_in = figure.get_size_inches()
+    short = list(keys.values())
+    columns = math.ceil(len(short) * LEGEND_LINE_IN / (0.9 * height_in))  # never taller than the figure
+    figure.set_size_inches(width_in + columns * _legend_column_in(short), height_in)
+    figure.legend(list(handles.values()), short, loc="outside right upper", ncols=columns)
+    chars = int(width_in * 72 / (0.6 * float(RC_PARAMS["legend.fontsize"])))
+    table = [wrap_label(row, chars) for row in rows]  # one row per configuration, wrapped at the width
+    lines = sum(row.count("\n") + 1 for row in table)
+    figure.set_size_inches(figure.get_size_inches()[0], height_in + lines * LEGEND_LINE_IN + 0.15)
+    figure.supxlabel(
+        "\n".join(table), x=0.01, ha="left", fontsize=RC_PARAMS["legend.fontsize"], linespacing=1.3
+    )
+    _CAPTION_TABLES[figure] = rows
+
+
+def caption_table(figure: Figure) -> list[str]:
+    """The rows of the caption table `figure_legend` drew under `figure` (none when its legend names
+    every configuration in full)."""
+    return list(_CAPTION_TABLES.get(figure, []))
 
 
 def save_figure(figure: Figure, out_dir: Path, name: str) -> list[Path]:
