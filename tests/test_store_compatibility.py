@@ -3,6 +3,7 @@ still opens, reads, reports and resumes with today's code."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -46,6 +47,22 @@ def test_an_old_store_lists_and_reports_through_the_cli(old_store: Path, tmp_pat
     result = CliRunner().invoke(cli, ["report", "--store", str(old_store), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "report.md").is_file()
+
+
+def test_an_old_store_compares_by_auc_from_its_stored_probabilities(old_store: Path) -> None:
+    """Its runs were stored before AUC was a metric; `results compare --metric auc` computes it."""
+    result = CliRunner().invoke(cli, ["results", "compare", "--metric", "auc", "--store", str(old_store)])
+    assert result.exit_code == 0, result.output
+    assert "test auc" in result.output
+    rows = {
+        line.split()[0]: re.findall(r"(\d\.\d{4})(?:±\S+)? \(n=", line)
+        for line in result.output.splitlines()[3:]
+        if line.strip()
+    }
+    assert set(rows) == {"iris", "moons(n=200)"}
+    for values in rows.values():  # logreg, majority, tree: the majority's constant scores give 0.5
+        assert len(values) == 3 and float(values[1]) == 0.5
+        assert all(0.5 <= float(value) <= 1.0 for value in values)
 
 
 def test_an_old_store_resumes_by_redoing_its_runs_once_and_keeping_them_superseded(old_store: Path) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import click
 import pandas as pd
 
+from analysis.loading import with_auc_from_predictions
 from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.store import ResultStore
@@ -45,6 +46,8 @@ def seed_list(values: Iterable[int]) -> str:
 def experiment_cells(store: ResultStore, metric: str, **filters: object) -> pd.DataFrame:
     """One row per (experiment, method configuration) of the ok runs: mean, std, count and seeds."""
     frame = store.runs(status="ok", with_json=True, **filters)
+    if metric == "auc":  # runs stored before AUC was a metric: from their stored test probabilities
+        frame = with_auc_from_predictions(store, frame)
     column = f"metric.{metric}"
     if column not in frame.columns:
         stored = sorted(c.removeprefix("metric.") for c in frame.columns if c.startswith("metric."))
