@@ -23,9 +23,13 @@ from analysis.sample_complexity import plot_sample_complexity, sample_complexity
 from analysis.style import StyleBook, figure_style, panel_grid, wrap_label
 from analysis.tables import METRIC_TITLES, order_configs, task_table
 from benchmark.core.metrics import HEADLINE_METRIC, headline
+from benchmark.core.runspec import canonical_json
 
 LIFT_METHOD = "lift"
 PROMPT_PERTURBATIONS: tuple[str, ...] = ("shuffle-feature-names", "permute-feature-order")
+# What the pretraining study varies: the paper's pretrained vs random initialisation, and two-stage
+# fine-tuning with its pretext tasks. Runs that differ in anything else (epochs, predict) are not its arms.
+STUDY_SETTINGS: tuple[str, ...] = ("init", "two_stage", "pretext", "pretext_rows", "pretext_epochs")
 
 
 def _with_prompts(runs: pd.DataFrame, whole_split_only: bool = True) -> pd.DataFrame:
@@ -87,16 +91,30 @@ def prompt_variants(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def setting_variants(runs: pd.DataFrame) -> pd.DataFrame:
-    """Clean LIFT runs that differ only by their settings, with `config` naming them.
+    """Clean LIFT runs that differ only by the study's settings (`STUDY_SETTINGS`), with `config` naming them.
 
-    Per task, the LIFT runs of one prompt in two or more method configurations: `lift`,
-    `lift(init=random)`, `lift(two_stage=ift)`; the prompt prefixes the label where a task has several.
+    Per task, the LIFT runs of one prompt and one configuration of everything else (epochs, model,
+    predict, ...) in two or more arms: `lift`, `lift(init=random)`, `lift(two_stage=ift)`; the prompt
+    prefixes the label where a task has several. LIFT run at 12 epochs by the main suite and at 2 by
+    another study differ by epochs, not by an arm of this one, so they are never its bars.
     """
     lift = runs[runs["method"] == LIFT_METHOD] if not runs.empty else runs
     labelled = _with_prompts(lift, whole_split_only=False)
     labelled = labelled[labelled["perturbation"].isna()] if not labelled.empty else labelled
-    compared = _compared(labelled, "prompt", "config")
-    return compared.assign(config=_joined(compared, "config", "prompt"))
+    if labelled.empty:
+        return labelled
+    labelled = labelled.assign(
+        arm=[
+            canonical_json({k: v for k, v in s.items() if k in STUDY_SETTINGS}) for s in labelled["settings"]
+        ],
+        rest=[
+            canonical_json({k: v for k, v in s.items() if k not in STUDY_SETTINGS})
+            for s in labelled["settings"]
+        ],
+    )
+    compared = _compared(labelled.assign(fixed=labelled["prompt"] + " | " + labelled["rest"]), "fixed", "arm")
+    compared = with_config_labels(compared.drop(columns=["config", "settings", "config_keys", "fixed"]))
+    return compared.drop(columns=["arm", "rest"]).assign(config=_joined(compared, "config", "prompt"))
 
 
 def _of_suite(runs: pd.DataFrame, suite: str) -> pd.DataFrame:

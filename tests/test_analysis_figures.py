@@ -209,6 +209,27 @@ def test_lift_settings_study_groups_by_the_varying_parameter(runs: pd.DataFrame,
     assert means.to_dict() == pytest.approx({"lift": 95.0, "lift(init=random)": 50.0})
 
 
+def test_lift_runs_that_differ_by_other_settings_are_not_a_settings_study(tmp_path: Path) -> None:
+    """The main suite's LIFT at 12 epochs and a prompt study's at 2: not pretrained vs random, so the
+    pretraining study stays missing rather than drawing them as its arms; its own arms still show."""
+    store = ResultStore(tmp_path / "store.sqlite")
+    main = {"model": "smollm2-135m", "epochs": 12, "predict": "both"}
+    _binary(store, RunSpec(task="iris", method="lift", method_params=main), 38, seed=1)
+    _binary(
+        store,
+        RunSpec(task="iris", method="lift", method_params={"model": "smollm2-135m", "epochs": 2}),
+        30,
+        2,
+    )
+    assert setting_variants(load_runs(store)).empty
+    assert build_settings(load_runs(store), tmp_path, "study-pretraining").missing
+
+    _binary(store, RunSpec(task="iris", method="lift", method_params={**main, "init": "random"}), 20, seed=3)
+    settings = setting_variants(load_runs(store))
+    assert sorted(settings["config"]) == ["lift", "lift(init=random)"]  # epochs and predict: shared
+    assert sorted(settings["method_params"].map(lambda p: p["epochs"])) == [12, 12]
+
+
 def test_studies_without_runs_are_listed_as_missing(tmp_path: Path) -> None:
     empty = load_runs(ResultStore(tmp_path / "empty.sqlite"))
     for build in (build_sample_complexity, build_robustness, build_context, build_settings):
