@@ -90,6 +90,24 @@ def test_offline_run_holds_the_spec_metrics_and_predictions(
     assert table["data"] == PREDICTIONS.to_numpy().tolist()
 
 
+def test_only_the_test_rows_become_a_wandb_table(tmp_path: Path) -> None:
+    """Evaluation-set rows (a grid of 3,600 points) stay in the store; W&B gets the test split."""
+    grid = pd.DataFrame({"row_index": range(50), "split": "eval:grid", "y_true": 0, "y_pred": 1})
+    test = pd.DataFrame({"row_index": [4, 8], "split": "test", "y_true": [0, 1], "y_pred": [0, 0]})
+    frame = pd.concat([grid.iloc[:20], test, grid.iloc[20:]], ignore_index=True)
+    folder = WandbMirror(mode="offline", dir=tmp_path / "wb").log_run(
+        SPEC.to_dict(), SPEC.hash, None, METRICS, frame, PROVENANCE
+    )
+    assert folder is not None
+    summary: dict[str, Any] = {}
+    for record in read_records(folder):
+        if record["type"] == "summary":
+            summary.update(record["summary"].get("update", {}))
+    assert summary["predictions.nrows"] == 2
+    table = json.loads((folder / "files" / summary["predictions.path"]).read_text())
+    assert table["data"] == test.to_numpy().tolist()
+
+
 def test_wandb_dir_is_used_when_no_dir_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "from-env"))
     (tmp_path / "from-env").mkdir()
