@@ -51,6 +51,14 @@ def _isolated_openml_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch
     monkeypatch.setenv("LIFTBENCH_OPENML_CACHE", str(tmp_path_factory.mktemp("openml-cache")))
 
 
+@pytest.fixture(autouse=True)
+def _isolated_precision_decisions(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test decides `precision: auto` afresh: no decision kept by another test or by the machine."""
+    monkeypatch.setenv("LIFTBENCH_PRECISION_CACHE", str(tmp_path_factory.mktemp("precision-decisions")))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread() -> None:
     try:

@@ -43,6 +43,30 @@ def test_auto_on_cpu_probes_the_model_and_decides(monkeypatch: pytest.MonkeyPatc
     assert choice.bf16_flops_per_s == 150e9 and isinstance(choice.native_bf16, bool)
 
 
+def test_the_decision_is_kept_per_machine_and_read_by_later_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later probe on a loaded machine might measure another ratio: the first decision stands."""
+    model = load_causal_lm("tiny-llama").model
+    rates = iter([(50e9, 150e9), (100e9, 90e9)])
+    monkeypatch.setattr(precision, "probe_rates", lambda *args: next(rates))
+    first = choose_precision("auto", "cpu", model, rows=96)
+    again = choose_precision("auto", "cpu", model, rows=96)
+    assert first.precision == again.precision == BF16
+    assert again.bf16_flops_per_s == 150e9 and "decision of" in again.reason and "kept in" in again.reason
+    assert precision.decision_path(model, 96).is_file()
+    other_rows = choose_precision("auto", "cpu", model, rows=32)  # another batch shape: probed again
+    assert other_rows.precision == FP32 and "kept in" not in other_rows.reason
+
+
+def test_an_unreadable_kept_decision_is_probed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = torch.nn.Linear(8, 8)
+    path = precision.decision_path(model, 4)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json", encoding="utf-8")
+    monkeypatch.setattr(precision, "probe_rates", lambda *args: (50e9, 150e9))
+    assert choose_precision("auto", "cpu", model, rows=4).precision == BF16
+    assert "decision of" in choose_precision("auto", "cpu", model, rows=4).reason
+
+
 def test_an_explicit_precision_is_kept_without_a_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(precision, "probe_rates", lambda *args: pytest.fail("probed"))
     choice = choose_precision("32-true", "cpu", torch.nn.Linear(2, 2), rows=4)

@@ -12,6 +12,7 @@ projections and its LM head, each at the number of tokens a batch holds.
 
 from __future__ import annotations
 
+import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,17 @@ def best_rate(
     each = budget_s / max(1, len(shapes))
     rates = [matmul_rate(rows, inner, outer, dtype, each, autocast) for inner, outer in shapes]
     return max(r.flops_per_s for r in rates), rates
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what `platform` says."""
+    try:
+        for line in CPUINFO.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def cpu_has_native_bf16() -> bool:
