@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -57,6 +58,14 @@ def _isolated_precision_decisions(
 ) -> None:
     """Every test decides `precision: auto` afresh: no decision kept by another test or by the machine."""
     monkeypatch.setenv("LIFTBENCH_PRECISION_CACHE", str(tmp_path_factory.mktemp("precision-decisions")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _machine_probe_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A dry-run probes this machine once per test session, into a cache of the session's own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LIFTBENCH_PROBE_CACHE", str(tmp_path_factory.mktemp("liftbench-cache")))
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -13,6 +13,8 @@ from benchmark.commands.results_table import echo_suite_tables
 from benchmark.core.methods import method_entries
 from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.core.runspec import RunSpec
+from benchmark.estimate.blocks import SuiteBlock, suite_blocks
+from benchmark.estimate.plan import estimate_runs, summary_lines
 from benchmark.harness.checks import check_runs
 from benchmark.harness.cost import Throughput, estimate_cost
 from benchmark.harness.execute import RunResult, method_params_for
@@ -98,7 +100,17 @@ from tasks.registry import all_specs
     default=None,
     help="Runs submitted at once (ray; default 2x cluster CPUs).",
 )
-@click.option("--dry-run", is_flag=True, help="List the runs and which are stored; run nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List the runs and which are stored, and estimate the wall time of the runs to run on this"
+    " machine (per suite block and in total, for --jobs) from a probe of it, cached; run nothing.",
+)
+@click.option(
+    "--reprobe",
+    is_flag=True,
+    help="With --dry-run: measure this machine again instead of reading its cached probe.",
+)
 @click.option(
     "--force",
     is_flag=True,
@@ -127,6 +139,7 @@ def command(
     num_gpus: float,
     max_in_flight: int | None,
     dry_run: bool,
+    reprobe: bool,
     force: bool,
     wandb_mode: str | None,
     wandb_project: str,
@@ -137,10 +150,10 @@ def command(
     Exit status: 0 when every run succeeded, 1 when a run failed or was lost, 2 for a user error
     (nothing is run), 130 when interrupted.
     """
-    suite, runs, scope = _selected_runs(suite_ref, filter_expr, overrides, limit_rows, shard_text)
+    suite, runs, scope, blocks = _selected_runs(suite_ref, filter_expr, overrides, limit_rows, shard_text)
     store = ResultStore(store_path)
     if dry_run:
-        _print_plan(runs, store, force, scope)
+        _print_plan(runs, store, force, scope, blocks, jobs, reprobe)
         return
     store.check_writable()
     _check_models_here(runs)
@@ -186,9 +199,9 @@ def _selected_runs(
     overrides: tuple[str, ...],
     limit_rows: int | None,
     shard_text: str | None,
-) -> tuple[Suite, list[RunSpec], str]:
-    """The suite, the runs this invocation does (filtered, overridden, row-limited, checked, sharded)
-    and how to name them."""
+) -> tuple[Suite, list[RunSpec], str, dict[str, SuiteBlock]]:
+    """The suite, the runs this invocation does (filtered, overridden, row-limited, checked, sharded),
+    how to name them, and the suite block each run comes from."""
     suite = load_suite(suite_ref)
     validate_names(suite, [s.name for s in all_specs()], method_entries())
     shard = parse_shard(shard_text) if shard_text is not None else None
@@ -196,14 +209,17 @@ def _selected_runs(
     runs = suite.expand()
     if filter_expr:
         runs = filter_runs(runs, filter_expr, source=f"suite {suite.name}")
-    entries = method_entries()
-    runs = apply_overrides(runs, changes, {name: entry.defaults for name, entry in entries.items()})
-    runs = check_runs(with_row_limit(runs, limit_rows), where=f"suite file {suite.path}")
+    defaults = {name: entry.defaults for name, entry in method_entries().items()}
+
+    def change(specs: list[RunSpec]) -> list[RunSpec]:
+        return with_row_limit(apply_overrides(specs, changes, defaults), limit_rows)
+
+    runs = check_runs(change(runs), where=f"suite file {suite.path}")
     in_suite = len(runs)
     if shard is not None:
         runs = shard_runs(runs, shard)
     scope = f"suite {suite.name}" + (f", shard {shard} ({len(runs)} of {in_suite} runs)" if shard else "")
-    return suite, runs, scope
+    return suite, runs, scope, suite_blocks(suite, change)
 
 
 def _check_models_here(runs: list[RunSpec]) -> None:
@@ -218,8 +234,17 @@ def _check_models_here(runs: list[RunSpec]) -> None:
         check_model_here(model)
 
 
-def _print_plan(runs: list[RunSpec], store: ResultStore, force: bool, scope: str) -> None:
-    """--dry-run: each run's state in the store, the counts, and the cost estimate."""
+def _print_plan(
+    runs: list[RunSpec],
+    store: ResultStore,
+    force: bool,
+    scope: str,
+    blocks: dict[str, SuiteBlock],
+    jobs: int,
+    reprobe: bool,
+) -> None:
+    """--dry-run: each run's state in the store, the counts, the GPU cost estimate (paper suites) and
+    the wall time of the runs to run on this machine (its probe, measured once and cached)."""
     plan = plan_suite(runs, store, force)
     todo = {spec.hash for spec in plan.todo}
     for spec in runs:
@@ -231,6 +256,12 @@ def _print_plan(runs: list[RunSpec], store: ResultStore, force: bool, scope: str
     )
     throughput = Throughput()
     click.echo(estimate_cost(runs, throughput).summary(throughput))
+    if plan.todo:
+        estimate, probe = estimate_runs(
+            plan.todo, blocks, jobs, reprobe, progress=lambda line: click.echo(line, err=True)
+        )
+        for line in summary_lines(estimate, probe):
+            click.echo(line)
 
 
 def _print_summary(summary: SuiteSummary, store: ResultStore, mirror: WandbMirror) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark.core.methods import FitData
 from benchmark.core.runspec import Evaluation, RunSpec, canonical_json
 from tasks.evaluation_sets import EvalRows, EvaluationSet, make_evaluation_set
 from tasks.perturbations import TablePerturbation, make_perturbation
@@ -54,6 +55,18 @@ class RunRows:
     @property
     def y_train(self) -> np.ndarray:
         return self.y[self.split.train]
+
+    def fit_data(self, seed: int) -> FitData:
+        """What a method fits on: the training and validation rows (never the test rows)."""
+        X, y, split = self.data.X, self.y, self.split
+        return FitData(
+            task=self.data,
+            X_train=X.iloc[split.train],
+            y_train=y[split.train],
+            X_val=X.iloc[split.val],
+            y_val=y[split.val],
+            seed=seed,
+        )
 
 
 def task_params_for(spec: RunSpec) -> dict[str, Any]:

@@ -101,7 +101,9 @@ class SuiteCost:
 
 
 @dataclass(frozen=True)
-class _Shape:
+class RunShape:
+    """A run's rows, counted without loading its data where the task is not generated (`run_shape`)."""
+
     kind: str
     n_train: int
     n_val: int
@@ -116,7 +118,7 @@ def estimate_cost(runs: Sequence[RunSpec], throughput: Throughput | None = None)
     throughput = throughput or Throughput()
     entries = method_entries()
     cost = SuiteCost(runs=len(runs))
-    shapes: dict[tuple[str, ...], _Shape] = {}
+    shapes: dict[tuple[str, ...], RunShape] = {}
     for spec in runs:
         entry = entries[spec.method]
         if "model" not in entry.defaults:
@@ -125,7 +127,7 @@ def estimate_cost(runs: Sequence[RunSpec], throughput: Throughput | None = None)
         key = (spec.task, spec.task_params.short(), str(spec.split_seed), str(spec.train_size))
         key += (str(spec.row_limit), ",".join(e.short() for e in spec.evaluations))
         if key not in shapes:
-            shapes[key] = _shape(spec)
+            shapes[key] = run_shape(spec)
         train, forward = _tokens(spec, entry, shapes[key])
         seconds = (
             train / throughput.train_tokens_per_s
@@ -148,7 +150,7 @@ def _params(spec: RunSpec, entry: MethodEntry) -> dict[str, Any]:
     return params
 
 
-def _tokens(spec: RunSpec, entry: MethodEntry, shape: _Shape) -> tuple[float, float]:
+def _tokens(spec: RunSpec, entry: MethodEntry, shape: RunShape) -> tuple[float, float]:
     """(trained tokens, forward tokens) of one LM run."""
     params = _params(spec, entry)
     per_feature = TOKENS_PER_FEATURE.get(str(params.get("serializer")), DEFAULT_TOKENS_PER_FEATURE)
@@ -176,7 +178,9 @@ def _tokens(spec: RunSpec, entry: MethodEntry, shape: _Shape) -> tuple[float, fl
     return train, predicted * (prompt + answer)
 
 
-def _shape(spec: RunSpec) -> _Shape:
+def run_shape(spec: RunSpec) -> RunShape:
+    """The rows of a run: generated and split for a synthetic task, else its published size split as
+    the default protocol splits it (module docstring)."""
     task = get_spec(spec.task)
     if task.source == "synthetic":
         data = load_run_task(spec.task, task_params_for(spec))
@@ -199,7 +203,7 @@ def _shape(spec: RunSpec) -> _Shape:
         n_train = min(n_train, spec.train_size)
     if spec.row_limit is not None:
         n_train, n_val, n_test = (min(n, spec.row_limit) for n in (n_train, n_val, n_test))
-    return _Shape(task.kind, n_train, n_val, n_test, n_features, n_classes, n_eval)
+    return RunShape(task.kind, n_train, n_val, n_test, n_features, n_classes, n_eval)
 
 
 def _rows_in(fraction: float, n: int) -> int:

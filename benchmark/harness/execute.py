@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.core.methods import FitData, make_method, resolved_params
+from benchmark.core.methods import make_method, resolved_params
 from benchmark.core.metrics import compute_metrics
 from benchmark.core.rows import RunRows, rows_for_spec
 from benchmark.core.runspec import RunSpec
@@ -79,16 +79,8 @@ def execute_run(spec: RunSpec, suite: str | None = None) -> RunResult:
             spec, rows.clean_data, rows.clean_split, resolved_params(spec.method, data.kind, params)
         )
         method = make_method(spec.method, data.kind, spec.seed, params)
-        fit_data = FitData(
-            task=data,
-            X_train=data.X.iloc[split.train],
-            y_train=y_all[split.train],
-            X_val=data.X.iloc[split.val],
-            y_val=y_all[split.val],
-            seed=spec.seed,
-        )
         start = time.perf_counter()
-        info = method.fit(fit_data)
+        info = method.fit(rows.fit_data(spec.seed))
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         pred = method.predict(data.X.iloc[split.test])

@@ -1,0 +1,120 @@
+"""This machine's profile for a list of runs: read from the cache, measuring only what it lacks.
+
+The first dry-run on a machine measures the harness, every baseline its runs use and every LM
+(model and fine-tuning mode), with a line on stderr per step, and caches the result (`cache`); later
+dry-runs read it, and probe only methods or models the cache does not hold yet. `reprobe` measures
+everything the runs need afresh (other entries of the cache are kept).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmark.core.methods import method_entries
+from benchmark.core.runspec import RunSpec
+from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
+from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
+from benchmark.estimate.probe_lm import probe_lm
+from benchmark.estimate.profile import MachineProfile, baseline_key, model_key
+from benchmark.estimate.wall_time import is_lm, run_params
+from benchmark.lift.module import quiet_lightning
+from tasks.errors import LiftbenchError
+from tasks.registry import get_spec
+
+HARNESS, BASELINE, LM = "harness", "baseline", "lm"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    profile: MachineProfile
+    path: Path
+    measured: tuple[str, ...]  # entries measured by this call
+    seconds: float  # spent measuring in this call
+    unavailable: dict[str, str] = field(default_factory=dict)  # entry -> why it cannot be measured here
+
+    def describe(self) -> str:
+        if self.measured:
+            return (
+                f"machine probe: measured {len(self.measured)} entries in {self.seconds:.0f} s,"
+                f" cached in {self.path} (--reprobe measures again)"
+            )
+        dates = sorted(self.profile.probed_at.values())
+        when = f"{dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") if dates else "?"
+        return f"machine probe: from the cached probe of {when}, {self.path} (--reprobe measures again)"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One profile entry to measure: the harness, a baseline on a task kind, or an LM in a mode."""
+
+    name: str
+    what: str  # HARNESS, BASELINE or LM
+    args: tuple[str, ...] = ()
+
+    def measure(self, profile: MachineProfile) -> None:
+        if self.what == HARNESS:
+            profile.harness = probe_harness()
+        elif self.what == LM:
+            profile.models[self.name] = probe_lm(*self.args)
+        else:
+            profile.baselines[self.name] = probe_baseline(*self.args)
+
+
+def needed_entries(runs: Sequence[RunSpec]) -> list[Entry]:
+    """Every method and model the runs use, as profile entries."""
+    entries = method_entries()
+    needed: dict[str, Entry] = {}
+    for spec in runs:
+        params = run_params(spec, entries[spec.method])
+        if is_lm(params):
+            model, finetune = str(params["model"]), str(params.get("finetune", "none"))
+            needed.setdefault(
+                model_key(model, finetune), Entry(model_key(model, finetune), LM, (model, finetune))
+            )
+        else:
+            kind = get_spec(spec.task).kind
+            name = baseline_key(kind, spec.method)
+            needed.setdefault(name, Entry(name, BASELINE, (kind, spec.method)))
+    return [needed[name] for name in sorted(needed)]
+
+
+def machine_profile(
+    runs: Sequence[RunSpec], reprobe: bool = False, progress: Callable[[str], None] = lambda _: None
+) -> ProbeResult:
+    """The profile the runs need (module docstring); the cache file is rewritten when anything was measured."""
+    key = machine_key()
+    profile = read_profile(key) or MachineProfile(key=key)
+    held = set() if reprobe else {*profile.baselines, *profile.models}
+    missing = [entry for entry in needed_entries(runs) if entry.name not in held]
+    if reprobe or profile.harness is None:
+        missing.insert(0, Entry(HARNESS, HARNESS))
+    if not missing:
+        return ProbeResult(profile, cache_path(key), (), 0.0)
+    started, unavailable = time.perf_counter(), {}
+    progress(
+        f"probing this machine once ({len(missing)} entries: {', '.join(e.name for e in missing)});"
+        " later dry-runs read the cache"
+    )
+    with warnings.catch_warnings(), quiet_lightning():
+        warnings.simplefilter("ignore")  # convergence warnings of the probe's fits say nothing here
+        for entry in missing:
+            start = time.perf_counter()
+            try:
+                entry.measure(profile)
+            except LiftbenchError as err:  # a model this machine cannot load: its runs are not estimated
+                unavailable[entry.name] = str(err)
+                progress(f"probe: {entry.name} cannot be measured here: {err}")
+                continue
+            profile.probed_at[entry.name] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            progress(f"probe: {entry.name} in {time.perf_counter() - start:.1f} s")
+    spent = time.perf_counter() - started
+    profile.probe_seconds += spent
+    path = write_profile(profile)
+    progress(f"probe: done in {spent:.0f} s, cached in {path}")
+    measured = tuple(e.name for e in missing if e.name not in unavailable)
+    return ProbeResult(profile, path, measured, spent, unavailable)
