@@ -138,6 +138,20 @@ def test_suite_slice_times_each_method_in_its_own_process(bench: tuple[dict, Pat
         assert entry["process_wall_seconds"] > entry["fit_seconds"] + entry["predict_seconds"]
 
 
+def test_the_dry_run_estimate_is_checked_against_the_slice(bench: tuple[dict, Path, int]) -> None:
+    estimate = bench[0]["suite"]["estimate"]
+    assert estimate["full"] is None  # --quick estimates the slice only (its probe stays small)
+    sliced = estimate["slice"]
+    assert set(sliced["methods"]) == {"majority", "logreg"}
+    for entry in sliced["methods"].values():
+        assert positive_finite(entry["estimated_s"]) and positive_finite(entry["measured_s"])
+        assert entry["error"] == pytest.approx(entry["estimated_s"] / entry["measured_s"] - 1)
+    assert sliced["measured_s"] == pytest.approx(sum(e["measured_s"] for e in sliced["methods"].values()))
+    markdown = (bench[1] / "bench.md").read_text()
+    assert "`liftbench run --dry-run`'s estimate against measurement" in markdown
+    assert "wall-time estimate of the default suite within +-30% of measured" in markdown
+
+
 def test_goals_say_what_was_not_measured(bench: tuple[dict, Path, int]) -> None:
     markdown = (bench[1] / "bench.md").read_text()
     assert "default suite <= " in markdown and "not measured" in markdown

@@ -7,13 +7,14 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmark.cli import main
 from benchmark.core.runspec import RunSpec
 from benchmark.estimate import probe as probe_module
 from benchmark.estimate.blocks import SuiteBlock, suite_blocks
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
-from benchmark.estimate.probe import machine_profile
+from benchmark.estimate.probe import machine_profile, run_threads
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
 from benchmark.estimate.profile import BaselineCost, HarnessCost, LMRates, MachineProfile
@@ -158,21 +159,39 @@ def test_cache_is_read_until_the_machine_changes_or_a_reprobe_is_asked(
     assert calls == {"harness": 1, "baseline": 2}
     machine_profile([MAJORITY], reprobe=True)
     assert calls == {"harness": 2, "baseline": 3}
-    other = {**machine_key(), "cpu": "another CPU"}
-    monkeypatch.setattr(probe_module, "machine_key", lambda: other)
+    other = {**machine_key(1), "cpu": "another CPU"}
+    monkeypatch.setattr(probe_module, "machine_key", lambda threads: other)
     moved = machine_profile([MAJORITY])
     assert calls == {"harness": 3, "baseline": 4} and moved.path != first.path
+
+
+def test_runs_in_workers_are_probed_at_one_thread_in_a_cache_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIFTBENCH_PROBE_CACHE", str(tmp_path))
+    calls = _counting(monkeypatch)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert (run_threads(1), run_threads(2), run_threads(4)) == (2, 1, 1)
+        here, workers = machine_profile([MAJORITY], jobs=1), machine_profile([MAJORITY], jobs=2)
+        assert torch.get_num_threads() == 2  # the probe gives the process its threads back
+    finally:
+        torch.set_num_threads(before)
+    assert calls["harness"] == 2 and here.path != workers.path
+    assert (here.profile.key["threads"], workers.profile.key["threads"]) == (2, 1)
 
 
 def test_a_corrupt_cache_file_is_measured_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIFTBENCH_PROBE_CACHE", str(tmp_path))
     calls = _counting(monkeypatch)
-    path = cache_path(machine_key())
+    key = machine_key(run_threads(1))
+    path = cache_path(key)
     path.write_text('{"key": {"cpu": "trunc')
-    assert read_profile(machine_key()) is None
+    assert read_profile(key) is None
     result = machine_profile([MAJORITY])
     assert calls["harness"] == 1 and result.measured
-    assert read_profile(machine_key()) is not None
+    assert read_profile(key) is not None
 
 
 def test_an_unloadable_model_leaves_its_runs_out_with_the_reason(
@@ -199,7 +218,7 @@ def test_dry_run_prints_each_block_and_the_total_from_a_cached_probe(
 ) -> None:
     monkeypatch.setenv("LIFTBENCH_PROBE_CACHE", str(tmp_path / "cache"))
     profile = hand_profile(worker_start_s=0.0)
-    profile.key = machine_key()
+    profile.key = machine_key(run_threads(2))  # a --jobs 2 worker's one thread
     for method in ("logreg", "tree"):
         profile.baselines[f"classification/{method}"] = profile.baselines["classification/majority"]
     profile.probed_at = {"harness": "2026-01-02 03:04 UTC"}

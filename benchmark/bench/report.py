@@ -57,6 +57,8 @@ def goals(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         }
     )
     found.append(_suite_goal(results))
+    if "estimate" in results.get("suite", {}):
+        found.append(_estimate_goal(results["suite"]["estimate"]))
     seconds = results["bench"].get("seconds")
     load = results["bench"].get("load_average_at_start", [float("nan")])
     found.append(
@@ -91,6 +93,27 @@ def _suite_goal(results: Mapping[str, Any]) -> dict[str, Any]:
         goal.update(measured=f"store holds {full['stored_runs']} of {full['suite_runs']} runs", met=None)
     else:
         goal.update(measured="no store with a default run was given (--store)", met=None)
+    return goal
+
+
+def _estimate_goal(estimate: Mapping[str, Any]) -> dict[str, Any]:
+    """The dry-run's wall-time estimate of the default suite against a full store's wall span; the
+    slice's error where there is no full store."""
+    limit, full, sliced = estimate["goal"], estimate["full"], estimate["slice"]
+    goal: dict[str, Any] = {
+        "goal": f"`run --dry-run` wall-time estimate of the default suite within +-{limit:.0%} of measured",
+        "why": "per block and per method in the estimate table; the probe's rates are this machine's at "
+        "the time it was probed (`--reprobe` measures again), a busy machine runs slower than probed",
+    }
+    slice_text = "n/a" if sliced["error"] is None else f"slice {sliced['error']:+.0%}"
+    if full is not None and full["error"] is not None:
+        goal.update(
+            measured=f"{full['estimated_wall_s'] / 60:.1f} vs {full['measured_wall_s'] / 60:.1f} min "
+            f"({full['error']:+.0%}; --jobs {full['jobs']}); {slice_text}",
+            met=abs(full["error"]) <= limit,
+        )
+    else:
+        goal.update(measured=f"{slice_text}; the whole suite needs a complete store (--store)", met=None)
     return goal
 
 
@@ -144,6 +167,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         lines += [_suite_table(results["suite"]["slice"], "slice").to_markdown(), ""]
         if results["suite"]["full"] is not None:
             lines += [_suite_table(results["suite"]["full"], "full").to_markdown(), ""]
+        lines += [_estimate_table(results["suite"]["estimate"]).to_markdown(), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -289,4 +313,63 @@ def _suite_table(summary: Mapping[str, Any], which: str) -> TextTable:
         header=["method", "runs", "fit s", "predict s", "fit s/run", "predict s/run", "peak RSS MB"],
         rows=rows,
         caption=caption,
+    )
+
+
+def _estimate_table(estimate: Mapping[str, Any]) -> TextTable:
+    def seconds(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1f}"
+
+    def error(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:+.0%}"
+
+    rows = [
+        [
+            Cell(f"slice: {method}"),
+            Cell(str(e["runs"])),
+            Cell(seconds(e["estimated_s"])),
+            Cell(seconds(e["measured_s"])),
+            Cell(error(e["error"])),
+        ]
+        for method, e in estimate["slice"]["methods"].items()
+    ]
+    full = estimate["full"]
+    if full is not None:
+        rows += [
+            [
+                Cell(f"block {b['block']}: {b['label']}"),
+                Cell(str(b["runs"])),
+                Cell(seconds(b["estimated_s"])),
+                Cell(seconds(b["measured_s"])),
+                Cell(error(b["error"])),
+            ]
+            for b in full["blocks"]
+        ]
+        rows.append(
+            [
+                Cell(f"default suite, wall time with --jobs {full['jobs']}", bold=True),
+                Cell(str(full["runs"])),
+                Cell(seconds(full["estimated_wall_s"])),
+                Cell(seconds(full["measured_wall_s"])),
+                Cell(error(full["error"]), bold=True),
+            ]
+        )
+    how = "; ".join(
+        (
+            f"measured now in {probe['seconds']:.0f} s ({len(probe['measured'])} entries)"
+            if probe["measured"]
+            else "read from the cache"
+        )
+        + f", {probe['path']}"
+        for probe in estimate["probes"]
+    )
+    return TextTable(
+        header=["what", "runs", "estimated s", "measured s", "error"],
+        rows=rows,
+        caption=f"`liftbench run --dry-run`'s estimate against measurement (goal: within +-{estimate['goal']:.0%})",
+        notes=[
+            "Slice and blocks: fit and predict seconds (evaluation sets included) as the runs recorded them; "
+            "the suite: the simulated schedule's wall time against the wall span of the stored runs.",
+            f"Machine probes (one per thread count a run gets): {how}.",
+        ],
     )

@@ -3,7 +3,9 @@
 Sections: `peak` (always measured: MFU needs it; a square product before the other sections and
 again after training and prediction, since another process on the machine lowers a single reading,
 plus the readings training and prediction take at their models' shapes; the best of each dtype
-counts), `training`, `prediction`, `tokens`, `suite`. Every probe is time-bounded.
+counts), `training`, `prediction`, `tokens`, `suite` (a slice of the default suite run, a full store
+summarised, and the dry-run's wall-time estimate checked against both: `estimate_check`). Every
+probe is time-bounded.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import torch
 
+from benchmark.bench.estimate_check import check_estimate
 from benchmark.bench.measure import peak_of, square_readings
 from benchmark.bench.prediction import measure_prediction
 from benchmark.bench.prompt_tokens import tokens_per_row
@@ -50,6 +53,7 @@ class BenchPlan:
     tokenizer: str  # "bundled" (SmolLM2's) or "tiny"
     token_tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     suite_filter: str = "task=iris,method!=lift,split_seed=0"
+    estimate_whole_suite: bool = True  # the dry-run estimate of the whole suite (probes its LM too)
 
 
 FULL = BenchPlan(
@@ -84,6 +88,7 @@ QUICK = BenchPlan(
     tokenizer="tiny",
     token_tasks={"iris": {}, "wine": {}, "moons": {"n": 100}, "breast-cancer-wisconsin": {}},
     suite_filter="task=iris,method=majority|logreg,split_seed=0,train_size=all",
+    estimate_whole_suite=False,
 )
 
 
@@ -226,21 +231,25 @@ def _tokens(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
 def _suite(plan: BenchPlan, store: Path | None, progress: Callable[[str], None]) -> dict[str, Any]:
 
     methods = suite_methods(SUITE, plan.suite_filter)
+    full = None
+    if store is not None and store.is_file():
+        progress(f"suite: summarising {store}")
+        full = summarise_store(store, SUITE)
+    elif store is not None:
+        progress(f"suite: no store at {store}; run `make run` for a full default suite to summarise")
     progress(f"suite slice: {SUITE} --filter {plan.suite_filter!r}: {', '.join(methods)}, one process each")
     with tempfile.TemporaryDirectory(prefix="liftbench-bench-") as folder:
         slice_store = Path(folder) / "slice.sqlite"
         processes = run_slice(SUITE, plan.suite_filter, methods, slice_store, progress)
         sliced = summarise_store(slice_store, SUITE)
+        progress("suite: the dry-run's wall-time estimate against what was measured")
+        estimate = check_estimate(
+            SUITE, plan.suite_filter, slice_store, full, plan.estimate_whole_suite, progress
+        )
     for method, measured in processes.items():
         entry = sliced["methods"][method]
         # The runner records each run's process peak so far; the process's peak at exit bounds it.
         entry["runner_recorded_peak_rss_mb"] = entry["peak_rss_mb"]
         entry.update(measured)
     sliced.update(store=None, filter=plan.suite_filter)
-    result: dict[str, Any] = {"slice": sliced, "full": None}
-    if store is not None and store.is_file():
-        progress(f"suite: summarising {store}")
-        result["full"] = summarise_store(store, SUITE)
-    elif store is not None:
-        progress(f"suite: no store at {store}; run `make run` for a full default suite to summarise")
-    return result
+    return {"slice": sliced, "full": full, "estimate": estimate}

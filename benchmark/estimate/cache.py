@@ -2,7 +2,7 @@
 
 The folder is `$LIFTBENCH_PROBE_CACHE`, else liftbench's own cache (`$LIFTBENCH_CACHE`, default
 `~/.cache/liftbench`, where the bundled model is materialised too); the file `machine-probe-<key>.json`. The key is what sets a machine's speed: the CPU model, the
-torch version and its thread count, and the probe's format (a changed probe measures afresh). A file
+torch version, the threads a run gets, and the probe's format (a changed probe measures afresh). A file
 that cannot be read or parsed is measured again, never an error.
 """
 
@@ -40,12 +40,13 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_key() -> dict[str, Any]:
+def machine_key(threads: int) -> dict[str, Any]:
+    """The key of a probe run at `threads` threads per run (`probe.run_threads`)."""
     return {
         "cpu": cpu_model(),
         "cpus": os.cpu_count(),
         "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+        "threads": threads,
         "probe_format": PROBE_FORMAT,
     }
 

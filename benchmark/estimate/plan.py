@@ -43,7 +43,7 @@ def estimate_runs(
     """The estimate of `runs` with `jobs` workers, from `profile` or else this machine's cached probe."""
     probe = None
     if profile is None:
-        probe = machine_profile(runs, reprobe, progress)
+        probe = machine_profile(runs, jobs, reprobe, progress)
         profile = probe.profile
     return estimate_suite(runs, workloads_of(runs), blocks, profile, jobs), probe
 

@@ -1,6 +1,7 @@
 """This machine's profile for a list of runs: read from the cache, measuring only what it lacks.
 
-The first dry-run on a machine measures the harness, every baseline its runs use and every LM
+Everything is measured at the threads a run will get (one in a `--jobs` worker, else this process's),
+and the cache is kept per thread count. The first dry-run on a machine measures the harness, every baseline its runs use and every LM
 (model and fine-tuning mode), with a line on stderr per step, and caches the result (`cache`); later
 dry-runs read it, and probe only methods or models the cache does not hold yet. `reprobe` measures
 everything the runs need afresh (other entries of the cache are kept).
@@ -8,12 +9,16 @@ everything the runs need afresh (other entries of the cache are kept).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+import torch
+from threadpoolctl import threadpool_limits
 
 from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
@@ -83,11 +88,34 @@ def needed_entries(runs: Sequence[RunSpec]) -> list[Entry]:
     return [needed[name] for name in sorted(needed)]
 
 
+def run_threads(jobs: int) -> int:
+    """The threads a run gets: one in a `--jobs` worker (the runner sets OMP_NUM_THREADS=1 there), this
+    process's own when the runs are done in it."""
+    return 1 if jobs > 1 else torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def threads_of_a_run(threads: int) -> Iterator[None]:
+    """torch and the BLAS libraries (numpy, scikit-learn) at `threads` threads while probing."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def machine_profile(
-    runs: Sequence[RunSpec], reprobe: bool = False, progress: Callable[[str], None] = lambda _: None
+    runs: Sequence[RunSpec],
+    jobs: int = 1,
+    reprobe: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> ProbeResult:
-    """The profile the runs need (module docstring); the cache file is rewritten when anything was measured."""
-    key = machine_key()
+    """The profile the runs need with `jobs` workers (module docstring); the cache file is rewritten
+    when anything was measured."""
+    threads = run_threads(jobs)
+    key = machine_key(threads)
     profile = read_profile(key) or MachineProfile(key=key)
     held = set() if reprobe else {*profile.baselines, *profile.models}
     missing = [entry for entry in needed_entries(runs) if entry.name not in held]
@@ -100,7 +128,7 @@ def machine_profile(
         f"probing this machine once ({len(missing)} entries: {', '.join(e.name for e in missing)});"
         " later dry-runs read the cache"
     )
-    with warnings.catch_warnings(), quiet_lightning():
+    with warnings.catch_warnings(), quiet_lightning(), threads_of_a_run(threads):
         warnings.simplefilter("ignore")  # convergence warnings of the probe's fits say nothing here
         for entry in missing:
             start = time.perf_counter()

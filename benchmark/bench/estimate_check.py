@@ -1,0 +1,128 @@
+"""The wall-time estimate of `liftbench run --dry-run` against what the bench measured.
+
+Two checks, each as estimated / measured - 1 (issue 13's goal: within +-30 %). The slice the bench ran
+(one process per method, one job): each method's estimated fit and predict seconds against those
+its runs recorded. A store holding the whole default suite (`make run`, `--jobs` `MAKE_RUN_JOBS`):
+each suite block's fit and predict seconds, and the suite's estimated wall time against the wall
+span of its stored runs. Both read this machine's cached probe (`benchmark.estimate`), measured first
+when the cache lacks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmark.core.runspec import RunSpec
+from benchmark.estimate.blocks import SuiteBlock, suite_blocks
+from benchmark.estimate.plan import estimate_runs
+from benchmark.estimate.probe import machine_profile
+from benchmark.estimate.profile import MachineProfile
+from benchmark.estimate.wall_time import SuiteEstimate
+from benchmark.harness.store import ResultStore
+from benchmark.harness.suites import filter_runs, load_suite
+
+ERROR_GOAL = 0.30
+MAKE_RUN_JOBS = 2  # the Makefile's JOBS
+
+
+def error(estimated: float, measured: float) -> float | None:
+    return None if measured <= 0 else estimated / measured - 1
+
+
+def method_seconds(store_path: Path, hashes: Sequence[str]) -> dict[str, float]:
+    """Run hash -> the fit and predict seconds it recorded, evaluation sets included (ok runs only)."""
+    with ResultStore(store_path) as store:
+        stored = store.stored_hashes(list(hashes), status="ok")
+        records = [store.get_run(run_hash) for run_hash in hashes if run_hash in stored]
+    out = {}
+    for record in records:
+        prov = record.provenance
+        evaluations = sum(e["predict_seconds"] for e in prov.get("evaluations", {}).values())
+        out[record.run_hash] = prov["fit_seconds"] + prov["predict_seconds"] + evaluations
+    return out
+
+
+def check_estimate(
+    suite_name: str,
+    slice_filter: str,
+    slice_store: Path,
+    full_store: Mapping[str, Any] | None,
+    whole_suite: bool,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    """The estimate's errors on the slice and, with `whole_suite`, on the whole suite (against
+    `full_store`, a `summarise_store` summary, when it is complete)."""
+    suite = load_suite(suite_name)
+    runs = suite.expand()
+    blocks = suite_blocks(suite)
+    sliced = filter_runs(runs, slice_filter)
+    probes = [machine_profile(sliced, 1, progress=progress)]  # the slice ran in one process
+    result: dict[str, Any] = {
+        "goal": ERROR_GOAL,
+        "slice": _slice(sliced, blocks, probes[0].profile, slice_store),
+        "full": None,
+    }
+    if whole_suite:
+        probes.append(machine_profile(runs, MAKE_RUN_JOBS, progress=progress))
+        estimate, _ = estimate_runs(runs, blocks, MAKE_RUN_JOBS, profile=probes[1].profile)
+        result["full"] = _full(estimate, blocks, full_store)
+    for probe in probes:
+        progress(probe.describe())
+    result["probes"] = [
+        {"path": str(p.path), "measured": list(p.measured), "seconds": p.seconds} for p in probes
+    ]
+    return result
+
+
+def _slice(
+    runs: list[RunSpec], blocks: Mapping[str, SuiteBlock], profile: MachineProfile, store: Path
+) -> dict[str, Any]:
+    estimate, _ = estimate_runs(runs, blocks, 1, profile=profile)
+    measured = method_seconds(store, [s.hash for s in runs])
+    methods: dict[str, dict[str, float]] = {}
+    for run in estimate.runs:
+        if run.spec.hash in measured:
+            entry = methods.setdefault(run.spec.method, {"runs": 0, "estimated_s": 0.0, "measured_s": 0.0})
+            entry["runs"] += 1
+            entry["estimated_s"] += run.method_s
+            entry["measured_s"] += measured[run.spec.hash]
+    for entry in methods.values():
+        entry["error"] = error(entry["estimated_s"], entry["measured_s"])
+    estimated, seen = (sum(e[key] for e in methods.values()) for key in ("estimated_s", "measured_s"))
+    return {"methods": methods, "estimated_s": estimated, "measured_s": seen, "error": error(estimated, seen)}
+
+
+def _full(
+    estimate: SuiteEstimate, blocks: Mapping[str, SuiteBlock], store: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    complete = store is not None and store["complete"]
+    measured = method_seconds(Path(store["store"]), [r.spec.hash for r in estimate.runs]) if complete else {}
+    per_block = {
+        block.block.index: {
+            "block": block.block.index,
+            "label": block.block.label,
+            "runs": block.runs,
+            "estimated_s": block.method_s,
+            "measured_s": None,
+            "error": None,
+        }
+        for block in estimate.blocks
+    }
+    for run_hash, seconds in measured.items():
+        entry = per_block[blocks[run_hash].index]
+        entry["measured_s"] = (entry["measured_s"] or 0.0) + seconds
+    for entry in per_block.values():
+        if entry["measured_s"] is not None:
+            entry["error"] = error(entry["estimated_s"], entry["measured_s"])
+    wall = store["wall_span_seconds"] if complete else None
+    return {
+        "jobs": estimate.jobs,
+        "runs": len(estimate.runs),
+        "estimated_wall_s": estimate.wall_s,
+        "estimated_run_s": estimate.seconds,
+        "measured_wall_s": wall,
+        "error": None if wall is None else error(estimate.wall_s, wall),
+        "blocks": list(per_block.values()),
+    }
