@@ -1,7 +1,8 @@
 """Where a machine's probe is kept, and under which key, so a dry-run measures a machine only once.
 
-The folder is `$LIFTBENCH_PROBE_CACHE`, else liftbench's own cache (`$LIFTBENCH_CACHE`, default
-`~/.cache/liftbench`, where the bundled model is materialised too); the file `machine-probe-<key>.json`. The key is what sets a machine's speed: the CPU model, the
+The folder is `$LIFTBENCH_PROBE_CACHE`, else `probe/` in liftbench's cache (`$LIFTBENCH_CACHE`, default
+`~/.cache/liftbench`, beside the bundled model and the `precision: auto` decisions); the file
+`machine-probe-<key>.json`. The key is what sets a machine's speed: the CPU model, the
 torch version, the threads a run gets, and the probe's format (a changed probe measures afresh). A file
 that cannot be read or parsed is measured again, never an error.
 """
@@ -11,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from benchmark.estimate.profile import MachineProfile
-from benchmark.lift.lm import bundled
+from benchmark.lift.lm.bundled import cache_dir as liftbench_cache
+from benchmark.lift.lm.matmul_rate import cpu_model
 
 PROBE_FORMAT = 1
 
@@ -26,18 +27,7 @@ PROBE_FORMAT = 1
 def cache_dir() -> Path:
     if os.environ.get("LIFTBENCH_PROBE_CACHE"):
         return Path(os.environ["LIFTBENCH_PROBE_CACHE"]).expanduser()
-    return bundled.cache_dir()
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), else what `platform` says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return liftbench_cache() / "probe"
 
 
 def machine_key(threads: int) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from benchmark.core.runspec import RunSpec
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
-from benchmark.estimate.profile import MachineProfile, baseline_key, model_key
-from benchmark.estimate.wall_time import is_lm, run_params
+from benchmark.estimate.profile import MachineProfile, baseline_key
+from benchmark.estimate.wall_time import is_lm, lm_args, lm_key, run_params
 from benchmark.lift.module import quiet_lightning
 from tasks.errors import LiftbenchError
 from tasks.registry import get_spec
@@ -59,7 +59,7 @@ class Entry:
 
     name: str
     what: str  # HARNESS, BASELINE or LM
-    args: tuple[str, ...] = ()
+    args: tuple[str | None, ...] = ()
 
     def measure(self, profile: MachineProfile) -> None:
         if self.what == HARNESS:
@@ -77,10 +77,7 @@ def needed_entries(runs: Sequence[RunSpec]) -> list[Entry]:
     for spec in runs:
         params = run_params(spec, entries[spec.method])
         if is_lm(params):
-            model, finetune = str(params["model"]), str(params.get("finetune", "none"))
-            needed.setdefault(
-                model_key(model, finetune), Entry(model_key(model, finetune), LM, (model, finetune))
-            )
+            needed.setdefault(lm_key(params), Entry(lm_key(params), LM, lm_args(params)))
         else:
             kind = get_spec(spec.task).kind
             name = baseline_key(kind, spec.method)

@@ -1,8 +1,9 @@
 """Time a language model as a `lift` run uses it on this machine (for `profile`).
 
 The model is loaded and prepared for fine-tuning as a run does (`load_causal_lm`,
-`prepare_for_finetuning` with LIFT's default LoRA), trained with LIFT's own trainer (`train_lift`,
-the precision a run would choose, one epoch over `TRAIN_BATCHES` batches of LIFT prompts of a
+`prepare_for_finetuning` with LIFT's default LoRA), trained with LIFT's own trainer (`train_lift`, in
+the precision a run asking for the same `precision` gets, `precision: auto` reading the machine's kept
+decision; prediction then under bf16 autocast where training chose bf16, as `lift` does), one epoch over `TRAIN_BATCHES` batches of LIFT prompts of a
 4-feature synthetic task, about iris's length), then scores and generates for `PREDICT_ROWS` prompts
 in prediction batches of LIFT's `eval_batch_size`. Rates are per real token; the first training
 batch (allocations) is included, as every run pays it once. Time is bounded by these sizes: a few
@@ -15,13 +16,16 @@ Generation is timed with a stop marker that never appears, so each batch decodes
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import torch
 
 from benchmark.estimate.profile import LMRates
 from benchmark.lift.data import LiftDataModule
@@ -29,7 +33,7 @@ from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_complet
 from benchmark.lift.lm.predict import generate, score_classes
 from benchmark.lift.module import OptimizerSettings, prepare_for_finetuning, train_lift
 from benchmark.lift.params import LiftParams
-from benchmark.lift.precision import choose_precision
+from benchmark.lift.precision import FP32, choose_precision
 from benchmark.lift.serialization import get_serializer, serialize_rows
 from tasks.registry import load_task
 
@@ -39,9 +43,10 @@ DECODE_STEPS = 6
 NEVER_STOP = "\u241e\u241e"  # a marker no model writes: generation runs its full length
 
 
-def probe_lm(model: str, finetune: str) -> LMRates:
-    """Load, training and prediction speeds of `model` fine-tuned by `finetune` (module docstring)."""
-    params = LiftParams(kind="classification", model=model, finetune=finetune)
+def probe_lm(model: str, finetune: str, precision: str | None = None) -> LMRates:
+    """Load, training and prediction speeds of `model` fine-tuned by `finetune` in the precision a run
+    asking for `precision` gets (module docstring)."""
+    params = LiftParams(kind="classification", model=model, finetune=finetune, precision=precision)
     data = load_task("blobs", n=params.batch_size * TRAIN_BATCHES + PREDICT_ROWS, dims=4, centers=3)
     serializer = get_serializer(params.serializer).bind(data)
     y = data.y.to_numpy()
@@ -51,17 +56,17 @@ def probe_lm(model: str, finetune: str) -> LMRates:
     net, _ = prepare_for_finetuning(loaded.model, finetune, params.lora())
     lm = dataclasses.replace(loaded, model=net)
     load_s = time.perf_counter() - start
-    trainer_start_s, train_tokens_per_s = 0.0, 0.0
+    trainer_start_s, train_tokens_per_s, chosen = 0.0, 0.0, FP32
     if finetune != "none":
         datamodule = LiftDataModule(
             serializer, lm.tokenizer, data.X.iloc[train], y[train], batch_size=params.batch_size, seed=0
         )
         datamodule.setup("fit")
-        precision = choose_precision(
+        chosen = choose_precision(
             params.precision, params.accelerator, net, params.batch_size * max(datamodule.lengths)
-        )
+        ).precision
         settings = dataclasses.replace(
-            params.trainer(), epochs=1, precision=precision.precision, enable_progress_bar=False
+            params.trainer(), epochs=1, precision=chosen, enable_progress_bar=False
         )
         start = time.perf_counter()
         outcome = train_lift(
@@ -78,8 +83,9 @@ def probe_lm(model: str, finetune: str) -> LMRates:
         trainer_start_s = max(wall - module.train_seconds, 0.0)
     prompts = [e.prompt for e in serialize_rows(serializer, data.X.iloc[train.stop :])]
     completions = [params.separator + serializer.completion(k) for k in range(len(data.classes or ()))]
-    score_tokens_per_s = _score_rate(lm, prompts, completions, params.eval_batch_size)
-    decode_step_s = _decode_step(lm, prompts, params.eval_batch_size, score_tokens_per_s)
+    with _prediction_precision(chosen, net):
+        score_tokens_per_s = _score_rate(lm, prompts, completions, params.eval_batch_size)
+        decode_step_s = _decode_step(lm, prompts, params.eval_batch_size, score_tokens_per_s)
     del lm, net, loaded
     gc.collect()
     return LMRates(
@@ -90,6 +96,13 @@ def probe_lm(model: str, finetune: str) -> LMRates:
         decode_step_s=decode_step_s,
         eval_batch_size=params.eval_batch_size,
     )
+
+
+def _prediction_precision(precision: str, model: torch.nn.Module) -> Any:
+    """bf16 autocast for prediction when training chose bf16, as `lift` predicts; otherwise nothing."""
+    if not precision.startswith("bf16"):
+        return contextlib.nullcontext()
+    return torch.autocast(next(model.parameters()).device.type, dtype=torch.bfloat16)
 
 
 def _score_rate(lm: LoadedLM, prompts: list[str], completions: Sequence[str], batch_size: int) -> float:

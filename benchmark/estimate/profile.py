@@ -124,5 +124,6 @@ def baseline_key(kind: str, method: str) -> str:
     return f"{kind}/{method}"
 
 
-def model_key(model: str, finetune: str) -> str:
-    return f"{model}/{finetune}"
+def model_key(model: str, finetune: str, precision: str | None) -> str:
+    """An LM's entry: the model, how it fine-tunes, and the precision asked for (None: the default)."""
+    return f"{model}/{finetune}" + ("" if precision is None else f"/{precision}")

@@ -44,9 +44,20 @@ def is_lm(params: Mapping[str, Any]) -> bool:
     return isinstance(params.get("model"), str)
 
 
+def lm_args(params: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """What an LM run is probed as: its model, how it fine-tunes (`none` in context) and the precision
+    it asks for."""
+    precision = params.get("precision")
+    return (
+        str(params["model"]),
+        str(params.get("finetune", "none")),
+        None if precision is None else str(precision),
+    )
+
+
 def lm_key(params: Mapping[str, Any]) -> str:
-    """The profile entry of an LM run: its model and how it fine-tunes (`none` for in-context runs)."""
-    return model_key(str(params["model"]), str(params.get("finetune", "none")))
+    """The profile entry of an LM run (`lm_args`)."""
+    return model_key(*lm_args(params))
 
 
 @dataclass(frozen=True)
