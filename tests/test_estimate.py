@@ -17,6 +17,7 @@ from benchmark.estimate.cache import cache_path, machine_key, read_profile, writ
 from benchmark.estimate.probe import machine_profile, run_threads
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
+from benchmark.estimate.probe_parallel import probe_parallel
 from benchmark.estimate.profile import BaselineCost, HarnessCost, LMRates, MachineProfile
 from benchmark.estimate.wall_time import estimate_suite, simulate_schedule
 from benchmark.estimate.workload import COUNTED, Tokens, Workload, workload
@@ -78,6 +79,12 @@ def test_estimate_matches_a_hand_count_per_block_and_for_one_and_two_workers() -
     two = estimate_suite(runs, workloads, blocks, hand_profile(), jobs=2)
     assert two.wall_s == pytest.approx(37.0)
     assert two.seconds == pytest.approx(45.0)
+    # beside each other the methods run 1.5x as slow (the harness's own seconds do not change):
+    # the LM worker 2 + 34 x 1.5 + 1 = 54 s, the other 2 + 2 x (4 x 1.5 + 1) = 16 s
+    slower = hand_profile()
+    slower.parallel["parallel/2 jobs"] = 1.5
+    assert estimate_suite(runs, workloads, blocks, slower, jobs=2).wall_s == pytest.approx(54.0)
+    assert estimate_suite(runs, workloads, blocks, slower, jobs=1).wall_s == pytest.approx(45.0)
 
 
 def test_schedule_gives_each_next_run_to_the_first_free_worker() -> None:
@@ -129,7 +136,7 @@ def test_blocks_follow_the_runs_through_command_line_changes(tmp_path: Path) -> 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Replace the measurements with instant ones that count their calls."""
-    calls = {"harness": 0, "baseline": 0}
+    calls = {"harness": 0, "baseline": 0, "parallel": 0}
 
     def harness() -> HarnessCost:
         calls["harness"] += 1
@@ -139,6 +146,11 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         calls["baseline"] += 1
         return hand_profile().baselines["classification/majority"]
 
+    def parallel(jobs: int) -> float:
+        calls["parallel"] += 1
+        return 1.0
+
+    monkeypatch.setattr(probe_module, "probe_parallel", parallel)
     monkeypatch.setattr(probe_module, "probe_harness", harness)
     monkeypatch.setattr(probe_module, "probe_baseline", baseline)
     return calls
@@ -150,19 +162,20 @@ def test_cache_is_read_until_the_machine_changes_or_a_reprobe_is_asked(
     monkeypatch.setenv("LIFTBENCH_PROBE_CACHE", str(tmp_path / "cache"))
     calls = _counting(monkeypatch)
     first = machine_profile([MAJORITY])
-    assert calls == {"harness": 1, "baseline": 1} and first.measured == ("harness", "classification/majority")
+    assert calls == {"harness": 1, "baseline": 1, "parallel": 0}
+    assert first.measured == ("harness", "classification/majority")
     assert first.path.parent == tmp_path / "cache" and first.path.is_file()
     again = machine_profile([MAJORITY])
-    assert calls == {"harness": 1, "baseline": 1} and again.measured == ()
+    assert calls == {"harness": 1, "baseline": 1, "parallel": 0} and again.measured == ()
     assert "from the cached probe of" in again.describe() and str(again.path) in again.describe()
     machine_profile([MAJORITY, RunSpec(task="iris", method="logreg")])  # a new method: only it is probed
-    assert calls == {"harness": 1, "baseline": 2}
+    assert calls == {"harness": 1, "baseline": 2, "parallel": 0}
     machine_profile([MAJORITY], reprobe=True)
-    assert calls == {"harness": 2, "baseline": 3}
+    assert calls == {"harness": 2, "baseline": 3, "parallel": 0}
     other = {**machine_key(1), "cpu": "another CPU"}
     monkeypatch.setattr(probe_module, "machine_key", lambda threads: other)
     moved = machine_profile([MAJORITY])
-    assert calls == {"harness": 3, "baseline": 4} and moved.path != first.path
+    assert calls == {"harness": 3, "baseline": 4, "parallel": 0} and moved.path != first.path
 
 
 def test_runs_in_workers_are_probed_at_one_thread_in_a_cache_of_their_own(
@@ -178,7 +191,8 @@ def test_runs_in_workers_are_probed_at_one_thread_in_a_cache_of_their_own(
         assert torch.get_num_threads() == 2  # the probe gives the process its threads back
     finally:
         torch.set_num_threads(before)
-    assert calls["harness"] == 2 and here.path != workers.path
+    assert (calls["harness"], calls["parallel"]) == (2, 1) and here.path != workers.path
+    assert "parallel/2 jobs" in workers.profile.parallel and not here.profile.parallel
     assert (here.profile.key["threads"], workers.profile.key["threads"]) == (2, 1)
 
 
@@ -221,6 +235,7 @@ def test_dry_run_prints_each_block_and_the_total_from_a_cached_probe(
     profile.key = machine_key(run_threads(2))  # a --jobs 2 worker's one thread
     for method in ("logreg", "tree"):
         profile.baselines[f"classification/{method}"] = profile.baselines["classification/majority"]
+    profile.parallel["parallel/2 jobs"] = 1.0
     profile.probed_at = {"harness": "2026-01-02 03:04 UTC"}
     path = write_profile(profile)
     store = tmp_path / "s.sqlite"
@@ -230,7 +245,10 @@ def test_dry_run_prints_each_block_and_the_total_from_a_cached_probe(
     # each, then iris (96 training rows, 4 features): 2 s x 96/20 x 4 + 1 = 39.4 s each. Two workers:
     # A moons, B moons, A moons (53.2), B iris (66.0), A iris (92.6), B iris (105.4 s: 1.8 min).
     assert "block  1 (moons, iris x majority, logreg, tree): 6 runs, 3.3 min" in out
-    assert "estimated wall time: 1.8 min with 2 workers (--jobs 2); 3.3 min of runs in all" in out
+    assert (
+        "estimated wall time with --jobs 2: 1.8 min (3.3 min of runs in 2 workers, each run 1.00x as slow"
+        in out
+    )
     assert f"from the cached probe of 2026-01-02 03:04 UTC, {path}" in out
 
 
@@ -248,6 +266,7 @@ def test_probe_measures_a_tiny_model_and_fast_baselines() -> None:
         assert cost.fit_s(100, 4) > 0 and cost.predict_s(1000) >= cost.predict_call_s >= 0
     harness = probe_harness()
     assert harness.run_s > 0 and harness.worker_start_s > 0 and harness.row_s >= 0
+    assert probe_parallel(2) >= 1.0
 
 
 def test_workload_counts_real_tokens_of_a_task_that_loads_here() -> None:

@@ -21,7 +21,7 @@ from benchmark.estimate.profile import MachineProfile
 from benchmark.lift.lm.bundled import cache_dir as liftbench_cache
 from benchmark.lift.lm.matmul_rate import cpu_model
 
-PROBE_FORMAT = 1
+PROBE_FORMAT = 2
 
 
 def cache_dir() -> Path:

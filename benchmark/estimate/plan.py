@@ -74,12 +74,18 @@ def summary_lines(estimate: SuiteEstimate, probe: ProbeResult | None) -> list[st
         f"{n} by {'the model tokenizer' if how == COUNTED else how}"
         for how, n in sorted(estimate.counted_with.items())
     )
-    workers = f"{estimate.jobs} workers" if estimate.jobs > 1 else "one process"
+    workers = "in one process"
+    if estimate.jobs > 1:
+        workers = f"in {estimate.jobs} workers, each run {estimate.slowdown:.2f}x as slow beside the others as alone"
     lines.append(
-        f"estimated wall time: {duration(estimate.wall_s)} with {workers} (--jobs {estimate.jobs});"
-        f" {duration(estimate.seconds)} of runs in all"
+        f"estimated wall time with --jobs {estimate.jobs}: {duration(estimate.wall_s)}"
+        f" ({duration(estimate.seconds)} of runs {workers})"
         + (f"; LM prompt tokens counted {counted}" if counted else "")
     )
+    if probe is not None:
+        for entry, why in sorted(probe.unavailable.items()):
+            if entry.startswith("parallel/"):
+                lines.append(f"not measured: {entry}: {why}")
     for entry, runs in sorted(estimate.not_estimated.items()):
         why = probe.unavailable.get(entry, "not probed") if probe is not None else "not in the profile"
         lines.append(f"not estimated: {runs} runs of {entry}: {why}")

@@ -25,13 +25,14 @@ from benchmark.core.runspec import RunSpec
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
-from benchmark.estimate.profile import MachineProfile, baseline_key
+from benchmark.estimate.probe_parallel import probe_parallel
+from benchmark.estimate.profile import MachineProfile, baseline_key, parallel_key
 from benchmark.estimate.wall_time import is_lm, lm_args, lm_key, run_params
 from benchmark.lift.module import quiet_lightning
 from tasks.errors import LiftbenchError
 from tasks.registry import get_spec
 
-HARNESS, BASELINE, LM = "harness", "baseline", "lm"
+HARNESS, BASELINE, LM, PARALLEL = "harness", "baseline", "lm", "parallel"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Entry:
     def measure(self, profile: MachineProfile) -> None:
         if self.what == HARNESS:
             profile.harness = probe_harness()
+        elif self.what == PARALLEL:
+            profile.parallel[self.name] = probe_parallel(int(str(self.args[0])))
         elif self.what == LM:
             profile.models[self.name] = probe_lm(*self.args)
         else:
@@ -114,8 +117,11 @@ def machine_profile(
     threads = run_threads(jobs)
     key = machine_key(threads)
     profile = read_profile(key) or MachineProfile(key=key)
-    held = set() if reprobe else {*profile.baselines, *profile.models}
-    missing = [entry for entry in needed_entries(runs) if entry.name not in held]
+    held = set() if reprobe else {*profile.baselines, *profile.models, *profile.parallel}
+    needed = needed_entries(runs)
+    if jobs > 1:
+        needed.append(Entry(parallel_key(jobs), PARALLEL, (str(jobs),)))
+    missing = [entry for entry in needed if entry.name not in held]
     if reprobe or profile.harness is None:
         missing.insert(0, Entry(HARNESS, HARNESS))
     if not missing:

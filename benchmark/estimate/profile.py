@@ -10,7 +10,8 @@ rate of trained tokens (forward, backward and optimizer step per real token), th
 tokens (the prompt and every class completion), and the seconds of one decoding step of a batch.
 
 The harness: the seconds a run costs around its method (rows, metrics, provenance, the store write),
-fixed plus per predicted row, and the start of a worker process (`--jobs` > 1).
+fixed plus per predicted row, and the start of a worker process (`--jobs` > 1). With N workers each
+run's method goes slower by a measured factor (`probe_parallel`).
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ class MachineProfile:
     key: dict[str, Any]
     harness: HarnessCost | None = None
     baselines: dict[str, BaselineCost] = field(default_factory=dict)  # "kind/method"
-    models: dict[str, LMRates] = field(default_factory=dict)  # "model/finetune"
+    models: dict[str, LMRates] = field(default_factory=dict)  # "model/finetune[/precision]"
+    parallel: dict[str, float] = field(default_factory=dict)  # `parallel_key(jobs)` -> a run's slowdown
     probed_at: dict[str, str] = field(default_factory=dict)  # entry -> ISO time it was measured
     probe_seconds: float = 0.0  # all probing that built this profile
 
@@ -103,6 +105,7 @@ class MachineProfile:
             "harness": None if self.harness is None else asdict(self.harness),
             "baselines": {name: asdict(cost) for name, cost in self.baselines.items()},
             "models": {name: asdict(rates) for name, rates in self.models.items()},
+            "parallel": self.parallel,
             "probed_at": self.probed_at,
             "probe_seconds": self.probe_seconds,
         }
@@ -115,6 +118,7 @@ class MachineProfile:
             harness=None if harness is None else HarnessCost.from_json(harness),
             baselines={name: BaselineCost.from_json(v) for name, v in data["baselines"].items()},
             models={name: LMRates.from_json(v) for name, v in data["models"].items()},
+            parallel={name: float(v) for name, v in data["parallel"].items()},
             probed_at=dict(data["probed_at"]),
             probe_seconds=float(data["probe_seconds"]),
         )
@@ -127,3 +131,7 @@ def baseline_key(kind: str, method: str) -> str:
 def model_key(model: str, finetune: str, precision: str | None) -> str:
     """An LM's entry: the model, how it fine-tunes, and the precision asked for (None: the default)."""
     return f"{model}/{finetune}" + ("" if precision is None else f"/{precision}")
+
+
+def parallel_key(jobs: int) -> str:
+    return f"parallel/{jobs} jobs"

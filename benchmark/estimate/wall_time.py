@@ -13,7 +13,8 @@ Every run adds the harness's own seconds (fixed plus per predicted row).
 
 The schedule: with one job the runs go one after another in suite order; with more, the runner's
 order (`longest_first`: LM runs first) goes to a pool, each next run to the first free worker,
-each worker paying its start once.
+each worker paying its start once, and each run's method slowed by the factor the probe measured for
+that many workers running at once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from benchmark.core.methods import MethodEntry, method_entries
 from benchmark.core.runspec import RunSpec
 from benchmark.estimate.blocks import SuiteBlock
-from benchmark.estimate.profile import LMRates, MachineProfile, baseline_key, model_key
+from benchmark.estimate.profile import LMRates, MachineProfile, baseline_key, model_key, parallel_key
 from benchmark.estimate.workload import Workload
 from benchmark.harness.cost import TWO_STAGE_PASSES
 from benchmark.harness.effective import method_params_for
@@ -143,6 +144,7 @@ class SuiteEstimate:
     runs: list[RunEstimate]
     jobs: int
     wall_s: float  # the simulated schedule, worker starts included
+    slowdown: float = 1.0  # of each run's method among `jobs` workers (`probe_parallel`)
     blocks: list[BlockEstimate] = field(default_factory=list)
     counted_with: dict[str, int] = field(default_factory=dict)  # how LM runs' tokens were counted
     not_estimated: dict[str, int] = field(default_factory=dict)  # profile entry missing -> runs
@@ -185,6 +187,7 @@ def estimate_suite(
     per_block: dict[int, BlockEstimate] = {}
     counted: dict[str, int] = {}
     missing: dict[str, int] = {}
+    slowdown = profile.parallel.get(parallel_key(jobs), 1.0) if jobs > 1 else 1.0
     for spec in runs:
         params = run_params(spec, entries[spec.method])
         work = workloads[spec.hash]
@@ -193,6 +196,8 @@ def estimate_suite(
             missing[entry_name] = missing.get(entry_name, 0) + 1
             continue
         run = estimate_run(spec, work, params, profile)
+        if slowdown != 1.0:
+            run = RunEstimate(spec, run.method_s * slowdown, run.harness_s)
         estimates.append(run)
         block = blocks[spec.hash]
         entry = per_block.setdefault(block.index, BlockEstimate(block))
@@ -206,4 +211,4 @@ def estimate_suite(
     seconds = {r.spec.hash: r.seconds for r in estimates}
     wall = simulate_schedule([r.spec for r in estimates], seconds, jobs, profile.harness.worker_start_s)
     ordered = [per_block[index] for index in sorted(per_block)]
-    return SuiteEstimate(estimates, jobs, wall, ordered, counted, missing)
+    return SuiteEstimate(estimates, jobs, wall, slowdown, ordered, counted, missing)
