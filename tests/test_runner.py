@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import threadpoolctl
 
 from benchmark.cli import main
 from benchmark.core.methods import FitInfo, MethodEntry, Predictions, register_method
@@ -21,7 +22,7 @@ from benchmark.core.rows import task_params_for
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.checks import check_runs
 from benchmark.harness.execute import execute_run
-from benchmark.harness.runner import longest_first, run_suite
+from benchmark.harness.runner import longest_first, one_thread_workers, run_suite, worker_pool
 from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 
@@ -161,6 +162,17 @@ def test_parallel_jobs_store_every_run(tmp_path: Path) -> None:
         main(["run", "--suite", str(suite), "--store", str(store), "--jobs", "2", "--wandb", "disabled"]) == 0
     )
     assert len(_assert_consistent(store)) == 6
+
+
+def test_pool_workers_run_blas_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spawned worker's BLAS reads OMP_NUM_THREADS when it imports numpy, before any initializer: the
+    runner sets it while it spawns, and gives this process its environment back."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with one_thread_workers(), worker_pool(1) as pool:
+        libraries = pool.submit(threadpoolctl.threadpool_info).result()
+    assert "OMP_NUM_THREADS" not in os.environ
+    blas = [lib["num_threads"] for lib in libraries if lib["user_api"] == "blas"]
+    assert blas and set(blas) == {1}
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,11 @@ terminals, two machines) split the suite: each run is claimed before it is fitte
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,8 +85,29 @@ class SuiteSummary:
 
 
 def _init_worker() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     warnings.simplefilter("ignore")
+
+
+@contextlib.contextmanager
+def one_thread_workers() -> Iterator[None]:
+    """OMP_NUM_THREADS=1 in this process's environment while it spawns workers (unless the user set it).
+
+    A spawned worker imports numpy (the runner's own imports) before any initializer runs, and its
+    BLAS reads OMP_NUM_THREADS then: set in the initializer, it came too late, and two workers on two
+    cores each ran BLAS on two threads (a GP run took 33 s instead of 1.5 s beside another)."""
+    given = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = given or "1"
+    try:
+        yield
+    finally:
+        if given is None:
+            del os.environ["OMP_NUM_THREADS"]
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """The pool of `jobs` spawned worker processes (enter `one_thread_workers` while it is used)."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
 
 
 def run_suite(
@@ -191,8 +213,7 @@ def _run_here(queue: RunQueue, suite: str | None, record: Callable[[RunResult], 
 
 def _run_in_pool(queue: RunQueue, suite: str | None, jobs: int, record: Callable[[RunResult], None]) -> None:
     """At most `jobs` runs in flight, each claimed just before it is submitted."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
+    with one_thread_workers(), worker_pool(jobs) as pool:
         pending: set[Future[RunResult]] = set()
         try:
             while pending or not queue.finished:
