@@ -230,14 +230,14 @@ def test_auto_precision_trains_in_what_the_probe_measured_faster(
     """The probe's rates are injected: the decision, the training and the record follow them."""
     probed = []
 
-    def probe(model: torch.nn.Module, rows: int) -> tuple[float, float]:
+    def probe(model: torch.nn.Module, rows: int) -> tuple[float, float, bool]:
         probed.append(rows)
-        return rates
+        return (*rates, True)
 
     monkeypatch.setattr(precision, "probe_rates", probe)
     method = lift(model="tiny-llama", epochs=1, accelerator="cpu", precision="auto")
     info = method.fit(fit_data(digit_task()))
-    assert len(probed) == 1 and probed[0] % 8 == 0  # a batch of 8 of the longest rows
+    assert probed == [precision.probe_rows(probed[0])]  # a batch of the longest rows, rounded up
     assert info.extra["precision"] == chosen
     record = info.extra["precision_choice"]
     assert record["precision"] == chosen and record["requested"] == "auto"

@@ -35,11 +35,11 @@ def test_auto_on_cpu_probes_the_model_and_decides(monkeypatch: pytest.MonkeyPatc
 
     def fake_probe(probed: torch.nn.Module, rows: int) -> tuple[float, float]:
         seen.update(model=probed, rows=rows)
-        return 50e9, 150e9
+        return 50e9, 150e9, True
 
     monkeypatch.setattr(precision, "probe_rates", fake_probe)
     choice = choose_precision("auto", "cpu", model, rows=96)
-    assert choice.precision == BF16 and seen == {"model": model, "rows": 96}
+    assert choice.precision == BF16 and seen == {"model": model, "rows": 128}  # rounded up
     assert choice.bf16_flops_per_s == 150e9 and isinstance(choice.native_bf16, bool)
 
 
@@ -47,22 +47,47 @@ def test_the_decision_is_kept_per_machine_and_read_by_later_runs(monkeypatch: py
     """A later probe on a loaded machine might measure another ratio: the first decision stands."""
     model = load_causal_lm("tiny-llama").model
     rates = iter([(50e9, 150e9), (100e9, 90e9)])
-    monkeypatch.setattr(precision, "probe_rates", lambda *args: next(rates))
+    monkeypatch.setattr(precision, "probe_rates", lambda *args: (*next(rates), True))
     first = choose_precision("auto", "cpu", model, rows=96)
     again = choose_precision("auto", "cpu", model, rows=96)
     assert first.precision == again.precision == BF16
     assert again.bf16_flops_per_s == 150e9 and "decision of" in again.reason and "kept in" in again.reason
-    assert precision.decision_path(model, 96).is_file()
+    assert precision.decision_path(model, 128).is_file()
     other_rows = choose_precision("auto", "cpu", model, rows=32)  # another batch shape: probed again
     assert other_rows.precision == FP32 and "kept in" not in other_rows.reason
 
 
+def test_a_starved_probe_is_retried_then_gives_fp32_and_keeps_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A loaded machine starves the probe (it measures tiny products' overhead, not the batch's)."""
+    model = torch.nn.Linear(8, 8)
+    budgets = []
+
+    def starved(probed: torch.nn.Module, rows: int, budget_s: float = precision.PROBE_BUDGET_S):
+        budgets.append(budget_s)
+        return 8e7, 7e7, False
+
+    monkeypatch.setattr(precision, "probe_rates", starved)
+    choice = choose_precision("auto", "cpu", model, rows=100)
+    assert choice.precision == FP32 and "starved" in choice.reason
+    assert budgets == [precision.PROBE_BUDGET_S, precision.PROBE_BUDGET_S * precision.STARVED_RETRY]
+    assert not precision.decision_path(model, 128).exists()
+    monkeypatch.setattr(precision, "probe_rates", lambda *args: (50e9, 150e9, True))
+    assert choose_precision("auto", "cpu", model, rows=100).precision == BF16  # decided when it can measure
+
+
+@pytest.mark.parametrize(("rows", "probed"), [(1, 64), (64, 64), (65, 128), (392, 512), (10_000, 4096)])
+def test_the_probe_rows_are_a_power_of_two_so_tasks_share_a_decision(rows: int, probed: int) -> None:
+    assert precision.probe_rows(rows) == probed
+
+
 def test_an_unreadable_kept_decision_is_probed_again(monkeypatch: pytest.MonkeyPatch) -> None:
     model = torch.nn.Linear(8, 8)
-    path = precision.decision_path(model, 4)
+    path = precision.decision_path(model, precision.probe_rows(4))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{not json", encoding="utf-8")
-    monkeypatch.setattr(precision, "probe_rates", lambda *args: (50e9, 150e9))
+    monkeypatch.setattr(precision, "probe_rates", lambda *args: (50e9, 150e9, True))
     assert choose_precision("auto", "cpu", model, rows=4).precision == BF16
     assert "decision of" in choose_precision("auto", "cpu", model, rows=4).reason
 

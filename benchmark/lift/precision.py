@@ -11,8 +11,12 @@ a 2.2x faster product gave 1.3-1.5x faster LoRA steps of SmolLM2 here. The choic
 into the run's record (`PrecisionChoice.record`).
 
 The decision is made once per machine and model shape: it is kept in liftbench's cache
-(`$LIFTBENCH_PRECISION_CACHE`, else `$LIFTBENCH_CACHE/precision/`; keyed by the CPU model, torch version, threads, the model's linear
-shapes and the batch's tokens) and every later run reads it. A probe taken while other processes
+(`$LIFTBENCH_PRECISION_CACHE`, else `$LIFTBENCH_CACHE/precision/`; keyed by the CPU model, torch
+version, threads, the model's linear shapes and the batch's tokens rounded up to a power of two,
+`probe_rows`) and every later run reads it. A probe starved of time (another process took the CPU,
+so it could not reach a batch's size within its budget, and measured per-call overhead instead) is
+retried once with `STARVED_RETRY` times the budget; if it is starved again the run trains in fp32,
+the default, and nothing is kept. A probe taken while other processes
 load the machine measures both rates lower, and their ratio can cross the margin, so deciding afresh
 in every run would let two runs of one suite on one machine train in different precisions (it did:
 iris in bf16, moons in fp32 in one `make run`). Delete the folder to decide again.
@@ -42,6 +46,8 @@ AUTO = "auto"
 FP32, BF16 = "32-true", "bf16-mixed"
 PROBE_BUDGET_S = 0.4
 BF16_MARGIN = 1.25
+STARVED_RETRY = 4  # a starved probe is retried with this many times the budget
+PROBE_ROWS = (64, 4096)  # `probe_rows` stays within these
 
 
 @dataclass(frozen=True)
@@ -98,13 +104,33 @@ def choose_precision(
         )
     if requested is None:
         return PrecisionChoice(precision=FP32, requested="None", reason="default on a CPU: fp32")
+    rows = probe_rows(rows)
     path = decision_path(model, rows)
     cached = _read_decision(path)
     if cached is not None:
         return cached
-    choice = decide(*probe_rates(model, rows), native_bf16=cpu_has_native_bf16())
+    fp32, bf16, reached = probe_rates(model, rows)
+    if not reached:
+        fp32, bf16, reached = probe_rates(model, rows, PROBE_BUDGET_S * STARVED_RETRY)
+    if not reached:
+        return PrecisionChoice(
+            precision=FP32,
+            requested=AUTO,
+            reason=f"probe starved: it could not reach {rows} rows within its budget; fp32, not kept",
+            fp32_flops_per_s=fp32,
+            bf16_flops_per_s=bf16,
+            native_bf16=cpu_has_native_bf16(),
+        )
+    choice = decide(fp32, bf16, native_bf16=cpu_has_native_bf16())
     _write_decision(path, choice)
     return choice
+
+
+def probe_rows(rows: int) -> int:
+    """The rows the probe runs at and is kept under: a batch's tokens rounded up to a power of two
+    (within `PROBE_ROWS`), so the tasks of a suite share one decision rather than one each."""
+    low, high = PROBE_ROWS
+    return min(high, max(low, 1 << max(0, rows - 1).bit_length()))
 
 
 def decision_path(model: torch.nn.Module, rows: int) -> Path:
@@ -147,12 +173,16 @@ def _write_decision(path: Path, choice: PrecisionChoice) -> None:
         pass
 
 
-def probe_rates(model: torch.nn.Module, rows: int, budget_s: float = PROBE_BUDGET_S) -> tuple[float, float]:
+def probe_rates(
+    model: torch.nn.Module, rows: int, budget_s: float = PROBE_BUDGET_S
+) -> tuple[float, float, bool]:
     """The fp32 and bf16-autocast rates of `model`'s linear maps at `rows` rows, each the harmonic mean
-    over the distinct shapes (the rate of a pass that runs each once), within about `budget_s`."""
+    over the distinct shapes (the rate of a pass that runs each once), within about `budget_s`; and
+    whether every shape was measured at `rows` rows (False: the budget ran out first)."""
     shapes = linear_shapes(model, head=False)  # with the loss gathered, the head sees a few rows
-    rates = []
+    rates, reached = [], True
     for dtype, autocast in ((torch.float32, False), (torch.bfloat16, True)):
         _, measured = best_rate(shapes, rows, dtype, budget_s / 2, autocast=autocast)
         rates.append(len(measured) / sum(1 / m.flops_per_s for m in measured))
-    return rates[0], rates[1]
+        reached = reached and all(m.reached_rows for m in measured)
+    return rates[0], rates[1], reached
