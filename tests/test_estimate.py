@@ -14,6 +14,7 @@ from benchmark.core.runspec import RunSpec
 from benchmark.estimate import probe as probe_module
 from benchmark.estimate.blocks import SuiteBlock, suite_blocks
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
+from benchmark.estimate.precisions import run_precisions
 from benchmark.estimate.probe import machine_profile, run_threads
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
@@ -58,7 +59,9 @@ def test_estimate_matches_a_hand_count_per_block_and_for_one_and_two_workers() -
     majority = [MAJORITY, RunSpec(task="moons", task_params={"n": 100}, method="majority", split_seed=1)]
     runs = [*majority, LIFT]
     baseline_work = Workload("classification", n_train=20, n_features=2, n_val=5, n_test=5, eval_rows=())
-    tokens = Tokens(train_row=10, prompt=8, eval_prompts=(), answers=2, generated=2, counted=COUNTED)
+    tokens = Tokens(
+        train_row=10, train_row_max=12, prompt=8, eval_prompts=(), answers=2, generated=2, counted=COUNTED
+    )
     lm_work = Workload(
         "classification", n_train=10, n_features=4, n_val=4, n_test=4, eval_rows=(), tokens=tokens
     )
@@ -87,6 +90,39 @@ def test_estimate_matches_a_hand_count_per_block_and_for_one_and_two_workers() -
     assert estimate_suite(runs, workloads, blocks, slower, jobs=1).wall_s == pytest.approx(45.0)
 
 
+def test_an_lm_run_takes_the_rates_of_the_precision_it_will_train_in() -> None:
+    tokens = Tokens(
+        train_row=10, train_row_max=12, prompt=8, eval_prompts=(), answers=2, generated=2, counted=COUNTED
+    )
+    work = Workload(
+        "classification", n_train=10, n_features=4, n_val=4, n_test=4, eval_rows=(), tokens=tokens
+    )
+    auto = RunSpec(
+        task="iris", method="lift", method_params={"epochs": 2, "precision": "auto"}, model="tiny-gpt2"
+    )
+    profile = hand_profile()
+    fp32 = profile.models["tiny-gpt2/lora"]
+    profile.models["tiny-gpt2/lora/bf16-mixed"] = LMRates(**{**fp32.__dict__, "train_tokens_per_s": 20.0})
+    block = {auto.hash: SuiteBlock(1, "b")}
+    bf16 = estimate_suite([auto], {auto.hash: work}, block, profile, 1, {auto.hash: "bf16-mixed"})
+    assert bf16.runs[0].method_s == pytest.approx(34.0 - 10.0)  # 200 training tokens at 20/s, not 10/s
+    undecided = estimate_suite([auto], {auto.hash: work}, block, profile, 1)
+    assert undecided.runs == [] and undecided.not_estimated == {"tiny-gpt2/lora/auto": 1}
+
+
+def test_precisions_are_the_runs_own_decisions() -> None:
+    default = RunSpec(task="iris", method="lift", method_params={"epochs": 1}, model="tiny-gpt2")
+    auto = RunSpec(
+        task="iris", method="lift", method_params={"epochs": 1, "precision": "auto"}, model="tiny-gpt2"
+    )
+    params = {"model": "tiny-gpt2", "serializer": "lift", "separator": " "}
+    workloads = {spec.hash: workload(spec, params) for spec in (default, auto, MAJORITY)}
+    decided = run_precisions([default, auto, MAJORITY], workloads)
+    assert decided[default.hash] == "32-true" and MAJORITY.hash not in decided
+    assert decided[auto.hash] in ("32-true", "bf16-mixed")
+    assert run_precisions([auto], workloads) == {auto.hash: decided[auto.hash]}  # kept, so the same again
+
+
 def test_schedule_gives_each_next_run_to_the_first_free_worker() -> None:
     runs = [RunSpec(task="moons", method="majority", split_seed=i) for i in range(4)]
     seconds = dict(zip([s.hash for s in runs], [4.0, 1.0, 1.0, 1.0], strict=True))
@@ -97,7 +133,9 @@ def test_schedule_gives_each_next_run_to_the_first_free_worker() -> None:
 
 
 def test_generation_and_both_cost_what_the_module_says() -> None:
-    tokens = Tokens(train_row=10, prompt=8, eval_prompts=(6,), answers=2, generated=3, counted=COUNTED)
+    tokens = Tokens(
+        train_row=10, train_row_max=12, prompt=8, eval_prompts=(6,), answers=2, generated=3, counted=COUNTED
+    )
     work = Workload(
         "classification", n_train=10, n_features=4, n_val=4, n_test=20, eval_rows=(16,), tokens=tokens
     )
@@ -223,7 +261,7 @@ def test_an_unloadable_model_leaves_its_runs_out_with_the_reason(
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "block  1 (iris x majority): 1 runs, " in out and "block  2" not in out
-    assert "not estimated: 1 runs of no-such-org/no-such-model/lora: " in out
+    assert "not estimated: 1 runs of no-such-org/no-such-model/lora/32-true: " in out
     assert "estimated 0.0 GPU-hours for 1 LM runs" in out  # the GPU estimate still counts it
 
 

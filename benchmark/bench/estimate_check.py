@@ -14,11 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmark.core.runspec import RunSpec
 from benchmark.estimate.blocks import SuiteBlock, suite_blocks
 from benchmark.estimate.plan import estimate_runs
-from benchmark.estimate.probe import machine_profile
-from benchmark.estimate.profile import MachineProfile
 from benchmark.estimate.wall_time import SuiteEstimate
 from benchmark.harness.store import ResultStore
 from benchmark.harness.suites import filter_runs, load_suite
@@ -58,15 +55,16 @@ def check_estimate(
     runs = suite.expand()
     blocks = suite_blocks(suite)
     sliced = filter_runs(runs, slice_filter)
-    probes = [machine_profile(sliced, 1, progress=progress)]  # the slice ran in one process
+    sliced_estimate, sliced_probe = estimate_runs(sliced, blocks, 1, progress=progress)  # one process
+    probes = [sliced_probe]
     result: dict[str, Any] = {
         "goal": ERROR_GOAL,
-        "slice": _slice(sliced, blocks, probes[0].profile, slice_store),
+        "slice": _slice(sliced_estimate, slice_store),
         "full": None,
     }
     if whole_suite:
-        probes.append(machine_profile(runs, MAKE_RUN_JOBS, progress=progress))
-        estimate, _ = estimate_runs(runs, blocks, MAKE_RUN_JOBS, profile=probes[1].profile)
+        estimate, probe = estimate_runs(runs, blocks, MAKE_RUN_JOBS, progress=progress)
+        probes.append(probe)
         result["full"] = _full(estimate, blocks, full_store)
     for probe in probes:
         progress(probe.describe())
@@ -76,11 +74,8 @@ def check_estimate(
     return result
 
 
-def _slice(
-    runs: list[RunSpec], blocks: Mapping[str, SuiteBlock], profile: MachineProfile, store: Path
-) -> dict[str, Any]:
-    estimate, _ = estimate_runs(runs, blocks, 1, profile=profile)
-    measured = method_seconds(store, [s.hash for s in runs])
+def _slice(estimate: SuiteEstimate, store: Path) -> dict[str, Any]:
+    measured = method_seconds(store, [r.spec.hash for r in estimate.runs])
     methods: dict[str, dict[str, float]] = {}
     for run in estimate.runs:
         if run.spec.hash in measured:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
 from benchmark.estimate.blocks import SuiteBlock
+from benchmark.estimate.precisions import run_precisions
 from benchmark.estimate.probe import ProbeResult, machine_profile
-from benchmark.estimate.profile import MachineProfile
 from benchmark.estimate.wall_time import SuiteEstimate, estimate_suite, is_lm, run_params
 from benchmark.estimate.workload import COUNTED, Workload, workload
 
@@ -38,14 +38,13 @@ def estimate_runs(
     jobs: int,
     reprobe: bool = False,
     progress: Callable[[str], None] = lambda _: None,
-    profile: MachineProfile | None = None,
-) -> tuple[SuiteEstimate, ProbeResult | None]:
-    """The estimate of `runs` with `jobs` workers, from `profile` or else this machine's cached probe."""
-    probe = None
-    if profile is None:
-        probe = machine_profile(runs, jobs, reprobe, progress)
-        profile = probe.profile
-    return estimate_suite(runs, workloads_of(runs), blocks, profile, jobs), probe
+) -> tuple[SuiteEstimate, ProbeResult]:
+    """The estimate of `runs` with `jobs` workers from this machine's probe (cached; measured first
+    where the cache lacks what the runs need)."""
+    workloads = workloads_of(runs)
+    precisions = run_precisions(runs, workloads)
+    probe = machine_profile(runs, jobs, reprobe, progress, precisions)
+    return estimate_suite(runs, workloads, blocks, probe.profile, jobs, precisions), probe
 
 
 def duration(seconds: float) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,14 +73,17 @@ class Entry:
             profile.baselines[self.name] = probe_baseline(*self.args)
 
 
-def needed_entries(runs: Sequence[RunSpec]) -> list[Entry]:
-    """Every method and model the runs use, as profile entries."""
+def needed_entries(runs: Sequence[RunSpec], precisions: Mapping[str, str] | None = None) -> list[Entry]:
+    """Every method and model the runs use, as profile entries (an LM's in the precision each run
+    trains in, `precisions`)."""
     entries = method_entries()
     needed: dict[str, Entry] = {}
     for spec in runs:
         params = run_params(spec, entries[spec.method])
         if is_lm(params):
-            needed.setdefault(lm_key(params), Entry(lm_key(params), LM, lm_args(params)))
+            precision = (precisions or {}).get(spec.hash)
+            name = lm_key(params, precision)
+            needed.setdefault(name, Entry(name, LM, lm_args(params, precision)))
         else:
             kind = get_spec(spec.task).kind
             name = baseline_key(kind, spec.method)
@@ -111,6 +114,7 @@ def machine_profile(
     jobs: int = 1,
     reprobe: bool = False,
     progress: Callable[[str], None] = lambda _: None,
+    precisions: Mapping[str, str] | None = None,
 ) -> ProbeResult:
     """The profile the runs need with `jobs` workers (module docstring); the cache file is rewritten
     when anything was measured."""
@@ -118,7 +122,7 @@ def machine_profile(
     key = machine_key(threads)
     profile = read_profile(key) or MachineProfile(key=key)
     held = set() if reprobe else {*profile.baselines, *profile.models, *profile.parallel}
-    needed = needed_entries(runs)
+    needed = needed_entries(runs, precisions)
     if jobs > 1:
         needed.append(Entry(parallel_key(jobs), PARALLEL, (str(jobs),)))
     missing = [entry for entry in needed if entry.name not in held]

@@ -45,10 +45,10 @@ def is_lm(params: Mapping[str, Any]) -> bool:
     return isinstance(params.get("model"), str)
 
 
-def lm_args(params: Mapping[str, Any]) -> tuple[str, str, str | None]:
+def lm_args(params: Mapping[str, Any], precision: str | None = None) -> tuple[str, str, str | None]:
     """What an LM run is probed as: its model, how it fine-tunes (`none` in context) and the precision
-    it asks for."""
-    precision = params.get("precision")
+    it trains in (`precision`, from `precisions.run_precisions`), else the one it asks for."""
+    precision = precision or params.get("precision")
     return (
         str(params["model"]),
         str(params.get("finetune", "none")),
@@ -56,9 +56,9 @@ def lm_args(params: Mapping[str, Any]) -> tuple[str, str, str | None]:
     )
 
 
-def lm_key(params: Mapping[str, Any]) -> str:
+def lm_key(params: Mapping[str, Any], precision: str | None = None) -> str:
     """The profile entry of an LM run (`lm_args`)."""
-    return model_key(*lm_args(params))
+    return model_key(*lm_args(params, precision))
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,11 @@ class RunEstimate:
 
 
 def estimate_run(
-    spec: RunSpec, work: Workload, params: Mapping[str, Any], profile: MachineProfile
+    spec: RunSpec,
+    work: Workload,
+    params: Mapping[str, Any],
+    profile: MachineProfile,
+    precision: str | None = None,
 ) -> RunEstimate:
     """Seconds of one run on the profiled machine (module docstring)."""
     harness = profile.harness
@@ -83,7 +87,7 @@ def estimate_run(
         cost = profile.baselines[baseline_key(work.kind, spec.method)]
         predict = cost.predict_s(work.n_test) + sum(cost.predict_s(rows) for rows in work.eval_rows)
         return RunEstimate(spec, cost.fit_s(work.n_train, work.n_features) + predict, overhead)
-    return RunEstimate(spec, _lm_seconds(work, params, profile.models[lm_key(params)]), overhead)
+    return RunEstimate(spec, _lm_seconds(work, params, profile.models[lm_key(params, precision)]), overhead)
 
 
 def _lm_seconds(work: Workload, params: Mapping[str, Any], rates: LMRates) -> float:
@@ -180,6 +184,7 @@ def estimate_suite(
     blocks: Mapping[str, SuiteBlock],
     profile: MachineProfile,
     jobs: int,
+    precisions: Mapping[str, str] | None = None,
 ) -> SuiteEstimate:
     """Every run's seconds, each block's sum and the suite's wall time with `jobs` workers."""
     entries = method_entries()
@@ -191,11 +196,12 @@ def estimate_suite(
     for spec in runs:
         params = run_params(spec, entries[spec.method])
         work = workloads[spec.hash]
-        entry_name = lm_key(params) if is_lm(params) else baseline_key(work.kind, spec.method)
+        precision = (precisions or {}).get(spec.hash)
+        entry_name = lm_key(params, precision) if is_lm(params) else baseline_key(work.kind, spec.method)
         if entry_name not in (profile.models if is_lm(params) else profile.baselines):
             missing[entry_name] = missing.get(entry_name, 0) + 1
             continue
-        run = estimate_run(spec, work, params, profile)
+        run = estimate_run(spec, work, params, profile, precision)
         if slowdown != 1.0:
             run = RunEstimate(spec, run.method_s * slowdown, run.harness_s)
         estimates.append(run)

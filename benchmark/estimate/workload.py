@@ -51,6 +51,7 @@ class Tokens:
     """Mean tokens per row as an LM run sees them, and how they were counted."""
 
     train_row: float  # a training row: prompt and completion
+    train_row_max: int  # the longest one (a batch's width, which keys `precision: auto`)
     prompt: float  # a validation or test prompt
     eval_prompts: tuple[float, ...]  # each evaluation set's prompts
     answers: float  # every class completion together (what scoring feeds after the prompt)
@@ -106,6 +107,7 @@ def _published(spec: RunSpec, params: Mapping[str, Any]) -> Workload:
     completion = COMPLETION_TOKENS[shape.kind]
     tokens = Tokens(
         train_row=prompt + completion,
+        train_row_max=round(prompt + completion),
         prompt=prompt,
         eval_prompts=tuple(prompt for _ in evals),
         answers=completion * max(shape.n_classes, 1),
@@ -157,6 +159,7 @@ def _counted_tokens(
         answers, generated = 0.0, max(completions, default=1)
     return {
         "train_row": float(np.mean(prompts) + np.mean(completions)) if examples else 0.0,
+        "train_row_max": max((p + c for p, c in zip(prompts, completions, strict=True)), default=0),
         "prompt": _mean_prompt(tokenizer, data, params, X_val if len(X_val) else X_train),
         "answers": answers,
         "generated": int(generated),
