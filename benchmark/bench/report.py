@@ -372,6 +372,6 @@ def _estimate_table(estimate: Mapping[str, Any]) -> TextTable:
         notes=[
             "Slice and blocks: fit and predict seconds (evaluation sets included) as the runs recorded them; "
             "the suite: the simulated schedule's wall time against the wall span of the stored runs.",
-            f"Machine probes (one per thread count a run gets): {how}.",
+            f"Machine probe (one thread per run, as `make run`'s workers): {how}.",
         ],
     )

@@ -38,12 +38,13 @@ def estimate_runs(
     jobs: int,
     reprobe: bool = False,
     progress: Callable[[str], None] = lambda _: None,
+    threads: int | None = None,
 ) -> tuple[SuiteEstimate, ProbeResult]:
     """The estimate of `runs` with `jobs` workers from this machine's probe (cached; measured first
-    where the cache lacks what the runs need)."""
+    where the cache lacks what the runs need), at `threads` per run (default: as `--jobs` gives)."""
     workloads = workloads_of(runs)
     precisions = run_precisions(runs, workloads)
-    probe = machine_profile(runs, jobs, reprobe, progress, precisions)
+    probe = machine_profile(runs, jobs, reprobe, progress, precisions, threads)
     return estimate_suite(runs, workloads, blocks, probe.profile, jobs, precisions), probe
 
 

@@ -115,10 +115,11 @@ def machine_profile(
     reprobe: bool = False,
     progress: Callable[[str], None] = lambda _: None,
     precisions: Mapping[str, str] | None = None,
+    threads: int | None = None,
 ) -> ProbeResult:
-    """The profile the runs need with `jobs` workers (module docstring); the cache file is rewritten
-    when anything was measured."""
-    threads = run_threads(jobs)
+    """The profile the runs need with `jobs` workers (module docstring), at `threads` per run (default:
+    `run_threads(jobs)`); the cache file is rewritten when anything was measured."""
+    threads = threads or run_threads(jobs)
     key = machine_key(threads)
     profile = read_profile(key) or MachineProfile(key=key)
     held = set() if reprobe else {*profile.baselines, *profile.models, *profile.parallel}

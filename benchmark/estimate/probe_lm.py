@@ -1,13 +1,14 @@
 """Time a language model as a `lift` run uses it on this machine (for `profile`).
 
 The model is loaded and prepared for fine-tuning as a run does (`load_causal_lm`,
-`prepare_for_finetuning` with LIFT's default LoRA), trained with LIFT's own trainer (`train_lift`, in
-the precision a run asking for the same `precision` gets, `precision: auto` reading the machine's kept
-decision; prediction then under bf16 autocast where training chose bf16, as `lift` does), one epoch over `TRAIN_BATCHES` batches of LIFT prompts of a
-4-feature synthetic task, about iris's length), then scores and generates for `PREDICT_ROWS` prompts
-in prediction batches of LIFT's `eval_batch_size`. Rates are per real token; the first training
-batch (allocations) is included, as every run pays it once. Time is bounded by these sizes: a few
-training steps and two passes of prediction.
+`prepare_for_finetuning` with LIFT's default LoRA), trained with LIFT's own trainer (`train_lift`) in
+the precision a run asking for the same `precision` gets (`precision: auto` reads the machine's kept
+decision; prediction then runs under bf16 autocast where training chose bf16, as `lift` does), one
+epoch over `TRAIN_BATCHES` batches of LIFT prompts of a 4-feature synthetic task (about iris's
+length), then scores and generates for `PREDICT_ROWS` prompts in a prediction batch of LIFT's
+`eval_batch_size`. Rates are per real token; the first training batch (allocations) is included, as
+every run pays it once. Time is bounded by these sizes: a few training steps and two passes of
+prediction.
 
 Generation is timed with a stop marker that never appears, so each batch decodes exactly
 `DECODE_STEPS` tokens; one decoding step of a batch is what is left after the prompt's forward pass
@@ -37,8 +38,8 @@ from benchmark.lift.precision import FP32, choose_precision
 from benchmark.lift.serialization import get_serializer, serialize_rows
 from tasks.registry import load_task
 
-TRAIN_BATCHES = 4
-PREDICT_ROWS = 32
+TRAIN_BATCHES = 3
+PREDICT_ROWS = 16  # one prediction batch
 DECODE_STEPS = 6
 NEVER_STOP = "\u241e\u241e"  # a marker no model writes: generation runs its full length
 
@@ -107,7 +108,7 @@ def _prediction_precision(precision: str, model: torch.nn.Module) -> Any:
 
 def _score_rate(lm: LoadedLM, prompts: list[str], completions: Sequence[str], batch_size: int) -> float:
     """Prompt plus class-completion tokens scored per second (after one untimed batch)."""
-    score_classes(lm, prompts[:batch_size], completions, batch_size=batch_size)
+    score_classes(lm, prompts[:2], completions, batch_size=batch_size)
     start = time.perf_counter()
     score_classes(lm, prompts, completions, batch_size=batch_size)
     seconds = time.perf_counter() - start
