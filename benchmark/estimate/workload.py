@@ -22,13 +22,7 @@ from transformers import AutoTokenizer
 
 from benchmark.core.rows import evaluation_set_of, rows_for_spec
 from benchmark.core.runspec import RunSpec
-from benchmark.harness.cost import (
-    COMPLETION_TOKENS,
-    DEFAULT_TOKENS_PER_FEATURE,
-    PROMPT_BASE_TOKENS,
-    TOKENS_PER_FEATURE,
-    run_shape,
-)
+from benchmark.harness.cost import constant_tokens, run_shape
 from benchmark.lift.lm.bundled import load_bundled_tokenizer
 from benchmark.lift.lm.loading import (
     BUNDLED_MODEL,
@@ -102,9 +96,7 @@ def _published(spec: RunSpec, params: Mapping[str, Any]) -> Workload:
     work = Workload(shape.kind, shape.n_train, shape.n_features, shape.n_val, shape.n_test, evals)
     if not isinstance(params.get("model"), str):
         return work
-    per_feature = TOKENS_PER_FEATURE.get(str(params.get("serializer")), DEFAULT_TOKENS_PER_FEATURE)
-    prompt = PROMPT_BASE_TOKENS + per_feature * shape.n_features
-    completion = COMPLETION_TOKENS[shape.kind]
+    prompt, completion = constant_tokens(params.get("serializer"), shape.n_features, shape.kind)
     tokens = Tokens(
         train_row=prompt + completion,
         train_row_max=round(prompt + completion),

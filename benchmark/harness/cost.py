@@ -150,12 +150,16 @@ def _params(spec: RunSpec, entry: MethodEntry) -> dict[str, Any]:
     return params
 
 
+def constant_tokens(serializer: object, n_features: int, kind: str) -> tuple[float, int]:
+    """(prompt tokens, completion tokens) of a row by the stated constants (module docstring)."""
+    per_feature = TOKENS_PER_FEATURE.get(str(serializer), DEFAULT_TOKENS_PER_FEATURE)
+    return PROMPT_BASE_TOKENS + per_feature * n_features, COMPLETION_TOKENS[kind]
+
+
 def _tokens(spec: RunSpec, entry: MethodEntry, shape: RunShape) -> tuple[float, float]:
     """(trained tokens, forward tokens) of one LM run."""
     params = _params(spec, entry)
-    per_feature = TOKENS_PER_FEATURE.get(str(params.get("serializer")), DEFAULT_TOKENS_PER_FEATURE)
-    prompt = PROMPT_BASE_TOKENS + per_feature * shape.n_features
-    completion = COMPLETION_TOKENS[shape.kind]
+    prompt, completion = constant_tokens(params.get("serializer"), shape.n_features, shape.kind)
     row = prompt + completion
     predict = params.get("predict") or ("score" if shape.kind == "classification" else "generate")
     answer = 0.0
