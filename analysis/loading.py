@@ -35,11 +35,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.core.methods import method_entries
+from benchmark.core.methods import method_entries, resolved_params
 from benchmark.core.metrics import roc_auc
 from benchmark.core.rows import evaluation_set_of, prepare_rows
 from benchmark.core.runspec import Evaluation, canonical_json
+from benchmark.harness.effective import LM_FIELDS, RAN_WITH
 from benchmark.harness.store import ResultStore
+from tasks.errors import LiftbenchError
 from tasks.local_files import FILE_TASK, file_task_name
 from tasks.perturbations import make_perturbation
 from tasks.spec import TaskData
@@ -83,7 +85,9 @@ def load_runs(store: ResultStore) -> pd.DataFrame:
     rows, fits = [], []
     for run_hash in frame["run_hash"]:
         record = store.get_run(run_hash)
-        rows.append(_tidy(record.spec, record.provenance))
+        rows.append(
+            _tidy(record.spec, record.provenance, params_as_run(record.spec, record.kind, record.config))
+        )
         fits.append(canonical_json({k: v for k, v in record.spec.items() if k != "evaluations"}))
     tidy = pd.DataFrame(rows, index=frame.index)
     out = pd.concat([frame[["run_hash", "suite", "kind", "seed", "split_seed"]], tidy], axis=1)
@@ -117,7 +121,9 @@ def with_auc_from_predictions(store: ResultStore, runs: pd.DataFrame) -> pd.Data
     return out if out[column].notna().any() else out.drop(columns=column)
 
 
-def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, Any]:
+def _tidy(
+    spec: Mapping[str, Any], provenance: Mapping[str, Any], method_params: dict[str, Any]
+) -> dict[str, Any]:
     task_params = dict(spec.get("task_params") or {})
     perturbation = spec.get("perturbation")
     pert_params = dict((perturbation or {}).get("params") or {})
@@ -131,7 +137,7 @@ def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, A
         "task_label": task_label(spec, task_params),
         "data_params": dict(provenance.get("task_params") or {}),
         "n_classes": provenance.get("n_classes"),
-        "method_params": dict(spec.get("method_params") or {}),
+        "method_params": method_params,
         "serializer": spec.get("serializer"),
         "serializer_options": dict(spec.get("serializer_options") or {}),
         "model": spec.get("model"),
@@ -142,6 +148,41 @@ def _tidy(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, A
         "evaluations": _evaluations(spec.get("evaluations") or (), spec.get("row_limit")),
         "row_limit": spec.get("row_limit"),
     }
+
+
+def params_as_run(spec: Mapping[str, Any], kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's method parameters, plus what it left to defaults that ran otherwise than its name says now.
+
+    A setting the spec left to a default is named with the value the run used when this code resolves
+    it differently (the default has changed since: an old LIFT run without `precision` trained in fp32,
+    while `lift` now means `precision: auto`); and a precision the machine chose (`auto`, or a GPU's
+    default) is replaced by the one the run trained in (`ran_with.precision`), so runs that trained in
+    different precisions get different configuration labels and never share a table cell. Runs stored
+    without an effective configuration keep the spec's parameters.
+    """
+    params = dict(spec.get("method_params") or {})
+    stored = config.get("method_params") or {}
+    if stored:
+        try:
+            now = resolved_params(spec["method"], kind, {**params, **_lm_fields(spec)})
+        except LiftbenchError:  # a method or parameter this code no longer knows: the stored values stand
+            now = {}
+        for key, value in stored.items():
+            if (
+                key not in params
+                and key in now
+                and key not in LM_FIELDS
+                and canonical_json(now[key]) != canonical_json(value)
+            ):
+                params[key] = value
+    trained = (config.get(RAN_WITH) or {}).get("precision")
+    if trained and "precision" in stored:
+        params["precision"] = trained
+    return params
+
+
+def _lm_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: spec[name] for name in LM_FIELDS if spec.get(name)}
 
 
 def task_label(spec: Mapping[str, Any], task_params: Mapping[str, Any]) -> str:

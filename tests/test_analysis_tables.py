@@ -21,13 +21,17 @@ from analysis.tables import build_main_tables, build_paper_table2, metric_table,
 from benchmark.core.methods import Predictions
 from benchmark.core.metrics import compute_metrics
 from benchmark.core.runspec import RunSpec
+from benchmark.harness.effective import planned_config
 from benchmark.harness.store import ResultStore, RunRecord, predictions_frame
 
 N_ROWS = 20
 
 
-def _classification(store: ResultStore, spec: RunSpec, correct: int, **provenance: object) -> None:
-    """A 3-class run on N_ROWS test rows whose first `correct` answers are right."""
+def _classification(
+    store: ResultStore, spec: RunSpec, correct: int, config: dict | None = None, **provenance: object
+) -> None:
+    """A 3-class run on N_ROWS test rows whose first `correct` answers are right (`config`: the effective
+    configuration the runner stores beside it)."""
     y_true = np.arange(N_ROWS) % 3
     y_pred = np.where(np.arange(N_ROWS) < correct, y_true, (y_true + 1) % 3)
     pred = Predictions(y_pred=y_pred)
@@ -42,6 +46,7 @@ def _classification(store: ResultStore, spec: RunSpec, correct: int, **provenanc
         spec=spec.to_dict(),
         provenance={"split_sizes": {"train": 50}, "task_params": {}, "n_classes": 3, **provenance},
         metrics=compute_metrics("classification", y_true, pred, 3),
+        config=config or {},
     )
     store.write_run(record, predictions_frame(y_true, pred))
 
@@ -463,3 +468,34 @@ def test_the_strict_invalid_rate_stands_beside_the_lenient_one(tmp_path: Path) -
     ]
     strict = (tmp_path / "table-classification-strict_invalid_rate.md").read_text()
     assert "37.5" in strict  # the mean of 25 % and 50 %
+
+
+def test_runs_that_trained_in_different_precisions_never_share_a_cell(tmp_path: Path) -> None:
+    """`precision: auto` (LIFT's default) trains in what each machine measures faster: a store merged
+    from two machines holds one spec trained in bf16 on splits 0 and 2 and in fp32 on split 1. The
+    table must not average them under one `lift` label."""
+    store = ResultStore(tmp_path / "store.sqlite")
+    for split_seed, (correct, trained) in enumerate(
+        ((20, "bf16-mixed"), (10, "32-true"), (18, "bf16-mixed"))
+    ):
+        spec = RunSpec(task="iris", method="lift", method_params={"epochs": 2}, split_seed=split_seed)
+        _classification(store, spec, correct, {**planned_config(spec), "ran_with": {"precision": trained}})
+    table = metric_table(load_runs(store), "accuracy", "classification")
+    assert table is not None
+    cells = dict(zip(table.table.header, [c.text for c in table.table.rows[0]], strict=True))
+    assert cells["lift(precision=bf16-mixed)"].startswith("0.950 ± 0.071")  # splits 0 and 2 only
+    assert cells["lift(precision=32-true)"].startswith("0.500")
+    assert "lift" not in cells
+
+
+def test_a_run_stored_under_an_older_default_is_labelled_by_what_it_ran(tmp_path: Path) -> None:
+    """An old LIFT run that left `epochs` to the default of its day (stored resolved as 3) is not the
+    `lift` of today's default: its label names the value it ran with."""
+    store = ResultStore(tmp_path / "store.sqlite")
+    spec = RunSpec(task="iris", method="lift", split_seed=0)
+    config = planned_config(spec)
+    config["method_params"] = {**config["method_params"], "epochs": 3}
+    _classification(store, spec, 19, config)
+    labelled = with_config_labels(load_runs(store))
+    assert labelled["config"].tolist() == ["lift"]  # the only configuration on iris
+    assert setting_notes(labelled) == ["every configuration: epochs=3"]

@@ -26,7 +26,8 @@ from benchmark.harness.suites import load_suite
 from benchmark.harness.suites.overrides import with_row_limit
 
 MAJORITY = RunSpec(task="moons", task_params={"n": 100}, method="majority")
-LIFT = RunSpec(task="iris", method="lift", method_params={"epochs": 2}, model="tiny-gpt2")
+# precision None: the fixed rule (fp32 on a CPU), so the hand profile's one rate applies with no decision
+LIFT = RunSpec(task="iris", method="lift", method_params={"epochs": 2, "precision": None}, model="tiny-gpt2")
 
 
 def hand_profile(worker_start_s: float = 2.0) -> MachineProfile:
@@ -111,14 +112,14 @@ def test_an_lm_run_takes_the_rates_of_the_precision_it_will_train_in() -> None:
 
 
 def test_precisions_are_the_runs_own_decisions() -> None:
-    default = RunSpec(task="iris", method="lift", method_params={"epochs": 1}, model="tiny-gpt2")
-    auto = RunSpec(
-        task="iris", method="lift", method_params={"epochs": 1, "precision": "auto"}, model="tiny-gpt2"
+    fixed = RunSpec(
+        task="iris", method="lift", method_params={"epochs": 1, "precision": None}, model="tiny-gpt2"
     )
+    auto = RunSpec(task="iris", method="lift", method_params={"epochs": 1}, model="tiny-gpt2")  # the default
     params = {"model": "tiny-gpt2", "serializer": "lift", "separator": " "}
-    workloads = {spec.hash: workload(spec, params) for spec in (default, auto, MAJORITY)}
-    decided = run_precisions([default, auto, MAJORITY], workloads)
-    assert decided[default.hash] == "32-true" and MAJORITY.hash not in decided
+    workloads = {spec.hash: workload(spec, params) for spec in (fixed, auto, MAJORITY)}
+    decided = run_precisions([fixed, auto, MAJORITY], workloads)
+    assert decided[fixed.hash] == "32-true" and MAJORITY.hash not in decided
     assert decided[auto.hash] in ("32-true", "bf16-mixed")
     assert run_precisions([auto], workloads) == {auto.hash: decided[auto.hash]}  # kept, so the same again
 
@@ -140,7 +141,10 @@ def test_generation_and_both_cost_what_the_module_says() -> None:
         "classification", n_train=10, n_features=4, n_val=4, n_test=20, eval_rows=(16,), tokens=tokens
     )
     spec = RunSpec(
-        task="iris", method="lift", method_params={"epochs": 1, "predict": "both"}, model="tiny-gpt2"
+        task="iris",
+        method="lift",
+        method_params={"epochs": 1, "predict": "both", "precision": None},
+        model="tiny-gpt2",
     )
     estimate = estimate_suite(
         [spec], {spec.hash: work}, {spec.hash: SuiteBlock(1, "b")}, hand_profile(), jobs=1
@@ -261,7 +265,8 @@ def test_an_unloadable_model_leaves_its_runs_out_with_the_reason(
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "block  1 (iris x majority): 1 runs, " in out and "block  2" not in out
-    assert "not estimated: 1 runs of no-such-org/no-such-model/lora/32-true: " in out
+    # its precision (`auto`, the default) cannot be decided for a model that does not load
+    assert "not estimated: 1 runs of no-such-org/no-such-model/lora/auto: " in out
     assert "estimated 0.0 GPU-hours for 1 LM runs" in out  # the GPU estimate still counts it
 
 

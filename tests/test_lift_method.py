@@ -224,10 +224,11 @@ def test_the_same_seed_gives_the_same_predictions() -> None:
 
 
 @pytest.mark.parametrize(("rates", "chosen"), [((50e9, 150e9), "bf16-mixed"), ((76e9, 1.2e9), "32-true")])
-def test_auto_precision_trains_in_what_the_probe_measured_faster(
+def test_by_default_lift_trains_in_what_the_probe_measured_faster(
     monkeypatch: pytest.MonkeyPatch, rates: tuple[float, float], chosen: str
 ) -> None:
-    """The probe's rates are injected: the decision, the training and the record follow them."""
+    """`precision: auto` is the default. The probe's rates are injected: the decision, the training and
+    the record follow them."""
     probed = []
 
     def probe(model: torch.nn.Module, rows: int) -> tuple[float, float, bool]:
@@ -235,7 +236,7 @@ def test_auto_precision_trains_in_what_the_probe_measured_faster(
         return (*rates, True)
 
     monkeypatch.setattr(precision, "probe_rates", probe)
-    method = lift(model="tiny-llama", epochs=1, accelerator="cpu", precision="auto")
+    method = lift(model="tiny-llama", epochs=1, accelerator="cpu")  # no precision given
     info = method.fit(fit_data(digit_task()))
     assert probed == [precision.probe_rows(probed[0])]  # a batch of the longest rows, rounded up
     assert info.extra["precision"] == chosen

@@ -96,8 +96,8 @@ def test_an_explicit_precision_is_kept_without_a_probe(monkeypatch: pytest.Monke
     monkeypatch.setattr(precision, "probe_rates", lambda *args: pytest.fail("probed"))
     choice = choose_precision("32-true", "cpu", torch.nn.Linear(2, 2), rows=4)
     assert choice.precision == "32-true" and choice.reason == "as requested"
-    default = choose_precision(None, "cpu", torch.nn.Linear(2, 2), rows=4)  # the default: fp32 on a CPU
-    assert default.precision == FP32 and default.fp32_flops_per_s is None
+    fixed = choose_precision(None, "cpu", torch.nn.Linear(2, 2), rows=4)  # the fixed rule: fp32 on a CPU
+    assert fixed.precision == FP32 and fixed.fp32_flops_per_s is None
 
 
 def test_probe_rates_are_positive_and_reported_at_the_rows_reached() -> None:

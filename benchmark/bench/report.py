@@ -223,18 +223,17 @@ def _training_table(training: Mapping[str, Any]) -> TextTable:
             "FLOPs: executed (benchmark.lift.lm.flops): linear maps over padded tokens, the head where "
             "computed, attention over width^2; backward: activation gradients where inputs need them, weight "
             "gradients where weights train. MFU = executed FLOP/s / the peak of the dtype the side ran in.",
-            "Ours trains in LIFT's default precision (fp32 on a CPU); the plain loop in fp32. With the "
-            "opt-in `precision: auto` (bf16 autocast where a bounded probe measures it faster) ours ran "
-            "1.65x (LoRA) and 1.84x (full) the plain loop on a 2-core AVX-512-bf16 machine. It is not a run's "
-            "default, so a run's numbers do not depend on the machine unless it asks: on iris, bf16 tested "
-            "0.67 vs fp32's 0.90 after 6 epochs, and 0.93 vs 0.83 after 8. The default suite (`make run`) "
-            "asks for it and records what each run got.",
+            "Ours trains in LIFT's default precision, `precision: auto` (bf16 autocast where a bounded probe "
+            "measures the model's products at least 1.25x faster, else fp32; the column says which it got); "
+            "the plain loop in fp32. In fp32 ours ran 1.09x (full) to 1.20x (LoRA) the plain loop on a "
+            "2-core AVX-512 machine: a plain loop near its peak leaves only less work or a faster dtype to "
+            "gain, so on a CPU without native bf16 the 1.3x goal is out of reach.",
             "Plain: every batch tokenised anew, padded to the data set's longest row, LM head loss over all "
             "positions; ours: train_lift (cached ids, length-grouped batches, head on the answer positions).",
             "Tried against the plain loop (issue 13): the head on the answer positions only; length-grouped "
             "batches; no per-step Lightning logging (~5 ms a step); eager attention while training on a CPU "
             "(SDPA's CPU backward is slow at short rows: SmolLM2 LoRA steps 1.4x faster in bf16, 1.06x in "
-            "fp32); bf16 autocast (opt-in, see above). torch.compile is off: LIFT's batches "
+            "fp32); bf16 autocast (the default where measured faster, see above). torch.compile is off: LIFT's batches "
             "change width every step (a recompile per width, or dynamic shapes) and runs are a few hundred "
             "steps, and a trial on a loaded 2-core machine did not finish compiling within its bound, so no "
             "gain was measured to pay for it.",

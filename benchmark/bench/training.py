@@ -13,8 +13,8 @@ shuffle, every batch tokenised anew and padded to the longest row of the whole d
 padding), and the model's own loss over all positions (-100 labels), i.e. the LM head on every
 position. Its steps are timed from batch assembly to the end of the optimizer step.
 
-Ours trains in the precision a LIFT run takes by default (fp32 on a CPU; `precision: auto`, which
-may pick bf16, is opt-in: `benchmark.lift.precision` says why); the plain loop in fp32.
+Ours trains in the precision a LIFT run takes by default (`precision: auto`: bf16 where this machine's
+probe measures it faster, `benchmark.lift.precision`); the plain loop in fp32.
 
 Tokens are counted as real (non-pad) tokens on both sides, so the ratio of tokens/s compares useful
 work; padded tokens are reported beside them. FLOPs are those executed (`benchmark.lift.lm.flops`:

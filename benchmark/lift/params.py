@@ -72,10 +72,10 @@ ANSWER_MARGIN_TOKENS = 4  # generated beyond the longest known completion, for l
 @dataclass(frozen=True)
 class LiftParams:
     """The `lift` parameters, checked. `predict=None` is "score" for classification and "generate" for
-    regression; `select_metric=None` is "accuracy" or "rae"; `precision=None` is "32-true" on a CPU and
-    "bf16-mixed" on a GPU with bf16; `precision="auto"` takes bf16 on a CPU only where a short probe
-    measures it faster on the model's own products (`benchmark.lift.precision`, which says why it is
-    not the default).
+    regression; `select_metric=None` is "accuracy" or "rae"; `precision="auto"` (the default) is
+    "bf16-mixed" on a GPU with bf16 and, on a CPU, bf16 only where a short probe measures it faster on
+    the model's own products (`benchmark.lift.precision`); `precision=None` is the fixed rule, "32-true"
+    on a CPU and "bf16-mixed" on a GPU with bf16.
 
     `batch_size` is the global batch, the rows of one optimizer step on any hardware: it is split over
     the devices (world size) and `grad_accum` forward passes, so it must be a multiple of
@@ -101,7 +101,7 @@ class LiftParams:
     schedule: str = "linear"
     weight_decay: float = 0.01
     max_grad_norm: float | None = 1.0
-    precision: str | None = None
+    precision: str | None = "auto"
     gradient_checkpointing: bool = False
     gather_loss_positions: bool = True
     predict: str | None = None

@@ -21,10 +21,12 @@ load the machine measures both rates lower, and their ratio can cross the margin
 in every run would let two runs of one suite on one machine train in different precisions (it did:
 iris in bf16, moons in fp32 in one `make run`). Delete the folder to decide again.
 
-"auto" is not a run's default (None: fp32 on a CPU), so a run's numbers do not depend on the machine
-unless it asks: the comparisons made disagree (bundled SmolLM2, LoRA, iris split 0: at 6 epochs bf16
-tested 0.67 against fp32's 0.90; at 8 epochs bf16 tested 0.93 against fp32's 0.83). The default
-suite (`make run`) asks for it, and its runs record which precision they got.
+"auto" is a run's default (`LiftParams.precision`), as the design asks (measure the precision at run
+time, record what was chosen): what the machine decided is in every run's `precision_choice` and
+effective configuration (`ran_with.precision`), and the report marks a table cell whose runs trained
+in different precisions. `precision: null` keeps the fixed rule (fp32 on a CPU) and "32-true" asks
+for fp32 anywhere. The comparisons made on iris (bundled SmolLM2, LoRA, split 0) do not favour
+either: at 6 epochs bf16 tested 0.67 against fp32's 0.90, at 8 epochs 0.93 against 0.83.
 """
 
 from __future__ import annotations
