@@ -52,6 +52,16 @@ def _isolated_openml_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch
     monkeypatch.setenv("LIFTBENCH_OPENML_CACHE", str(tmp_path_factory.mktemp("openml-cache")))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_precision_decisions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Module- and session-scoped fixtures that train (LIFT decides `precision: auto` by default) keep
+    their decisions in the session's own folder, never in this machine's cache: a tiny model's decision,
+    probed while the tests load the machine, is no decision for a user's runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LIFTBENCH_PRECISION_CACHE", str(tmp_path_factory.mktemp("session-precision-decisions")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_precision_decisions(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

@@ -4,6 +4,9 @@ schedule it simulates, the machine probe's cache, the probe itself on tiny parts
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +17,10 @@ from benchmark.core.runspec import RunSpec
 from benchmark.estimate import probe as probe_module
 from benchmark.estimate.blocks import SuiteBlock, suite_blocks
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
+from benchmark.estimate.other_load import OtherLoad
+from benchmark.estimate.plan import plan_precisions, workloads_of
 from benchmark.estimate.precisions import run_precisions
-from benchmark.estimate.probe import machine_profile, run_threads
+from benchmark.estimate.probe import machine_profile, run_threads, threads_of_a_run
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
 from benchmark.estimate.probe_parallel import probe_parallel
@@ -317,3 +322,79 @@ def test_workload_counts_real_tokens_of_a_task_that_loads_here() -> None:
     assert (work.n_train, work.n_val, work.n_test, work.n_features) == (96, 24, 30, 4)
     assert work.tokens is not None and work.tokens.counted == COUNTED
     assert work.tokens.prompt > 4 and work.tokens.train_row > work.tokens.prompt and work.tokens.answers > 0
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_other_processes_cpu_is_told_apart_from_the_probes_own() -> None:
+    """Processes that keep every CPU busy take most of the machine; this process's own work (and its
+    finished children's, as the parallel probe's workers) does not count as others'."""
+    context = multiprocessing.get_context("spawn")
+    spinners = [context.Process(target=_spin, args=(3.0,)) for _ in range(os.cpu_count() or 1)]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        time.sleep(0.5)  # the spinners are importing, then spinning
+        busy = OtherLoad()
+        time.sleep(1.5)
+        assert busy.share() >= 0.5
+    finally:
+        for spinner in spinners:
+            spinner.join()
+    meter = OtherLoad()
+    child = context.Process(target=_spin, args=(1.5,))
+    child.start()
+    _spin(1.0)
+    child.join()
+    others, own = meter.shares()
+    # this process's spinning and its reaped child's count as its own, never as others': together they
+    # cannot exceed the machine (counted as others too, they would, busy machine or quiet)
+    assert own >= 1.0 / (os.cpu_count() or 1) / 2 and others + own <= 1.05
+
+
+def test_dry_run_says_when_the_probe_measured_a_busy_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("LIFTBENCH_PROBE_CACHE", str(tmp_path / "cache"))
+    profile = hand_profile(worker_start_s=0.0)
+    profile.key = machine_key(run_threads(1))
+    profile.other_load = {"harness": 0.02, "classification/majority": 0.48, "classification/svm": 0.9}
+    write_profile(profile)
+    suite_file = tmp_path / "one.yaml"
+    suite_file.write_text("name: one\nblocks:\n  - {tasks: [iris], methods: [majority]}\n")
+    assert main(["run", "--suite", str(suite_file), "--store", str(tmp_path / "s.sqlite"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    # svm's 90 % is not this suite's: only the entries its runs use are named
+    assert (
+        "probe: other processes used up to 48% of this machine's CPUs while it measured"
+        " classification/majority: those rates are low and this estimate long" in out
+    )
+    quiet = {"harness": 0.0, "classification/majority": 0.1}
+    profile.other_load = quiet
+    write_profile(profile)
+    assert main(["run", "--suite", str(suite_file), "--store", str(tmp_path / "s.sqlite"), "--dry-run"]) == 0
+    assert "other processes used" not in capsys.readouterr().out
+
+
+def test_the_estimate_reads_the_precision_decision_a_worker_will_read(tmp_path: Path) -> None:
+    """Decisions are kept per thread count; runs in `--jobs 2` workers decide at one thread, so the
+    estimate must too, whatever this process's threads."""
+    spec = RunSpec(task="iris", method="lift", method_params={"epochs": 1}, model="tiny-gpt2")
+    workloads = workloads_of([spec])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with threads_of_a_run(run_threads(2)):
+            in_worker = run_precisions([spec], workloads)
+        folder = Path(os.environ["LIFTBENCH_PRECISION_CACHE"])
+        kept = sorted(folder.glob("*.json"))
+        estimated_precisions = plan_precisions([spec], workloads, jobs=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert estimated_precisions == in_worker
+    assert sorted(folder.glob("*.json")) == kept  # read the worker's decision, decided nothing anew

@@ -8,7 +8,7 @@ from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
 from benchmark.estimate.blocks import SuiteBlock
 from benchmark.estimate.precisions import run_precisions
-from benchmark.estimate.probe import ProbeResult, machine_profile
+from benchmark.estimate.probe import ProbeResult, machine_profile, run_threads, threads_of_a_run
 from benchmark.estimate.wall_time import SuiteEstimate, estimate_suite, is_lm, run_params
 from benchmark.estimate.workload import COUNTED, Workload, workload
 
@@ -43,9 +43,19 @@ def estimate_runs(
     """The estimate of `runs` with `jobs` workers from this machine's probe (cached; measured first
     where the cache lacks what the runs need), at `threads` per run (default: as `--jobs` gives)."""
     workloads = workloads_of(runs)
-    precisions = run_precisions(runs, workloads)
+    threads = threads or run_threads(jobs)
+    precisions = plan_precisions(runs, workloads, jobs, threads)
     probe = machine_profile(runs, jobs, reprobe, progress, precisions, threads)
     return estimate_suite(runs, workloads, blocks, probe.profile, jobs, precisions), probe
+
+
+def plan_precisions(
+    runs: Sequence[RunSpec], workloads: Mapping[str, Workload], jobs: int, threads: int | None = None
+) -> dict[str, str]:
+    """`run_precisions` at the threads a run will have (`run_threads(jobs)` unless given): `precision:
+    auto` decisions are kept per thread count, and a `--jobs` worker reads the one-thread decision."""
+    with threads_of_a_run(threads or run_threads(jobs)):
+        return run_precisions(runs, workloads)
 
 
 def duration(seconds: float) -> str:
@@ -90,5 +100,13 @@ def summary_lines(estimate: SuiteEstimate, probe: ProbeResult | None) -> list[st
         why = probe.unavailable.get(entry, "not probed") if probe is not None else "not in the profile"
         lines.append(f"not estimated: {runs} runs of {entry}: {why}")
     if probe is not None:
+        busy = probe.busy_entries()
+        if busy:
+            worst = max(busy.values())
+            lines.append(
+                f"probe: other processes used up to {worst:.0%} of this machine's CPUs while it measured"
+                f" {', '.join(sorted(busy))}: those rates are low and this estimate long;"
+                " --reprobe on a quiet machine measures again"
+            )
         lines.append(probe.describe())
     return lines

@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
+from benchmark.estimate.other_load import WARN_SHARE, OtherLoad
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
 from benchmark.estimate.probe_parallel import probe_parallel
@@ -42,6 +43,12 @@ class ProbeResult:
     measured: tuple[str, ...]  # entries measured by this call
     seconds: float  # spent measuring in this call
     unavailable: dict[str, str] = field(default_factory=dict)  # entry -> why it cannot be measured here
+    used: tuple[str, ...] = ()  # the entries the runs need (the harness included)
+
+    def busy_entries(self) -> dict[str, float]:
+        """The used entries measured while other processes took at least WARN_SHARE of the CPUs."""
+        load = self.profile.other_load
+        return {name: load[name] for name in self.used if load.get(name, 0.0) >= WARN_SHARE}
 
     def describe(self) -> str:
         if self.measured:
@@ -129,8 +136,9 @@ def machine_profile(
     missing = [entry for entry in needed if entry.name not in held]
     if reprobe or profile.harness is None:
         missing.insert(0, Entry(HARNESS, HARNESS))
+    used = (HARNESS, *(entry.name for entry in needed))
     if not missing:
-        return ProbeResult(profile, cache_path(key), (), 0.0)
+        return ProbeResult(profile, cache_path(key), (), 0.0, used=used)
     started, unavailable = time.perf_counter(), {}
     progress(
         f"probing this machine once ({len(missing)} entries: {', '.join(e.name for e in missing)});"
@@ -139,7 +147,7 @@ def machine_profile(
     with warnings.catch_warnings(), quiet_lightning(), threads_of_a_run(threads):
         warnings.simplefilter("ignore")  # convergence warnings of the probe's fits say nothing here
         for entry in missing:
-            start = time.perf_counter()
+            start, others = time.perf_counter(), OtherLoad()
             try:
                 entry.measure(profile)
             except LiftbenchError as err:  # a model this machine cannot load: its runs are not estimated
@@ -147,10 +155,12 @@ def machine_profile(
                 progress(f"probe: {entry.name} cannot be measured here: {err}")
                 continue
             profile.probed_at[entry.name] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-            progress(f"probe: {entry.name} in {time.perf_counter() - start:.1f} s")
+            share = profile.other_load[entry.name] = others.share()
+            busy = f" (other processes used {share:.0%} of the CPUs meanwhile)" if share >= WARN_SHARE else ""
+            progress(f"probe: {entry.name} in {time.perf_counter() - start:.1f} s{busy}")
     spent = time.perf_counter() - started
     profile.probe_seconds += spent
     path = write_profile(profile)
     progress(f"probe: done in {spent:.0f} s, cached in {path}")
     measured = tuple(e.name for e in missing if e.name not in unavailable)
-    return ProbeResult(profile, path, measured, spent, unavailable)
+    return ProbeResult(profile, path, measured, spent, unavailable, used)

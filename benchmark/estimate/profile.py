@@ -98,6 +98,8 @@ class MachineProfile:
     parallel: dict[str, float] = field(default_factory=dict)  # `parallel_key(jobs)` -> a run's slowdown
     probed_at: dict[str, str] = field(default_factory=dict)  # entry -> ISO time it was measured
     probe_seconds: float = 0.0  # all probing that built this profile
+    # entry -> the share of the machine's CPUs other processes used while it was measured (`OtherLoad`)
+    other_load: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +110,7 @@ class MachineProfile:
             "parallel": self.parallel,
             "probed_at": self.probed_at,
             "probe_seconds": self.probe_seconds,
+            "other_load": self.other_load,
         }
 
     @classmethod
@@ -121,6 +124,7 @@ class MachineProfile:
             parallel={name: float(v) for name, v in data["parallel"].items()},
             probed_at=dict(data["probed_at"]),
             probe_seconds=float(data["probe_seconds"]),
+            other_load={name: float(v) for name, v in data.get("other_load", {}).items()},
         )
 
 
