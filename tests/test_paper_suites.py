@@ -18,7 +18,7 @@ from analysis.report import main_table_runs
 from benchmark.core.methods import method_entries
 from benchmark.core.runspec import RunSpec
 from benchmark.harness.checks import check_runs
-from benchmark.harness.cost import estimate_cost
+from benchmark.harness.cost import Throughput, estimate_cost, token_count
 from benchmark.harness.runner import run_suite
 from benchmark.harness.store import ResultStore
 from benchmark.harness.suites import load_suite, suite_names, validate_names
@@ -207,3 +207,17 @@ def test_the_main_tables_read_the_full_suites_runs_where_the_store_has_them() ->
     assert suites == {"classification": "paper-classification", "regression": "study-accuracy"}
     reduced, _ = main_table_runs(runs.iloc[2:])
     assert reduced["run_hash"].tolist() == ["reduced", "regression"]
+
+
+def test_the_gpu_estimate_names_token_counts_at_a_readable_unit() -> None:
+    """A suite of a million tokens read `0.00G trained`."""
+    assert [token_count(n) for n in (12, 7_800, 1_230_000, 45_600_000, 2.5e9)] == [
+        "12",
+        "7.80k",
+        "1.23M",
+        "45.6M",
+        "2.50G",
+    ]
+    lift = RunSpec(task="iris", method="lift", method_params={"epochs": 10}, model="EleutherAI/gpt-j-6b")
+    line = estimate_cost([lift]).summary(Throughput())
+    assert f"from {token_count(estimate_cost([lift]).train_tokens)} trained" in line and "0.00G" not in line

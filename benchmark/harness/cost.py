@@ -93,11 +93,19 @@ class SuiteCost:
         return (
             f"estimated {self.gpu_hours:,.1f} GPU-hours for {self.lm_runs} LM runs"
             + (f" ({models})" if models else "")
-            + f", from {self.train_tokens / 1e9:,.2f}G trained and {self.forward_tokens / 1e9:,.2f}G predicted"
+            + f", from {token_count(self.train_tokens)} trained and {token_count(self.forward_tokens)} predicted"
             f" tokens at {throughput.train_tokens_per_s:,.0f} / {throughput.forward_tokens_per_s:,.0f} tokens/s"
             f" on {throughput.device}, {throughput.seconds_per_run:.0f}s per run to start;"
             f" {self.cpu_runs} baseline runs on CPUs"
         )
+
+
+def token_count(tokens: float) -> str:
+    """`1.23G`, `45.6M`, `7.8k` or `12`: a count of tokens at the unit that keeps it readable."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if tokens >= size:
+            return f"{tokens / size:,.{2 if tokens < 10 * size else 1}f}{unit}"
+    return f"{tokens:,.0f}"
 
 
 @dataclass(frozen=True)
