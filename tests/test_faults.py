@@ -3,12 +3,18 @@ mid-suite. Each must cost no stored result and reach the user as one line."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import wandb
 
@@ -125,3 +131,55 @@ def test_a_wandb_service_dying_mid_suite_costs_no_local_result(
     mirrored = [w for w in caught if issubclass(w.category, MirrorWarning)]
     assert len(mirrored) == 1 and "ConnectionResetError: wandb service went away" in str(mirrored[0].message)
     assert len(list((tmp_path / "wb" / "wandb").glob("offline-run-*"))) == 2
+
+
+def test_sigterm_stops_the_suite_and_its_workers_and_releases_their_claims(tmp_path: Path) -> None:
+    """A scheduler's kill (SIGTERM to `liftbench run` alone) ended the runner's loop but left both
+    `--jobs` workers fitting their runs for minutes. Now the workers end at once, the command says how
+    to resume, the runs in flight are neither stored nor left claimed, and the next call does them."""
+    suite = tmp_path / "slow.yaml"
+    suite.write_text(
+        "name: slow\nblocks:\n"
+        "  - {tasks: [iris], methods: [majority]}\n"
+        "  - tasks: [iris]\n"
+        "    methods: [{name: lift, params: {model: tiny-gpt2, epochs: 400, precision: 32-true}}]\n"
+        "    split_seeds: [0, 1]\n"
+    )
+    store = tmp_path / "s.sqlite"
+    command = [sys.executable, "-m", "benchmark.cli", "run", "--suite", str(suite), "--store", str(store)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
+    runner = subprocess.Popen(
+        [*command, "--jobs", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        parent = psutil.Process(runner.pid)
+        deadline = time.monotonic() + 120
+        workers: list[psutil.Process] = []
+        while time.monotonic() < deadline and not (len(workers) == 2 and _fitting_both(store)):
+            time.sleep(0.5)
+            workers = [p for p in parent.children() if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2 and _fitting_both(store), "the two LIFT runs never started"
+        runner.send_signal(signal.SIGTERM)
+        _, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 130
+    assert "interrupted: the runs above are stored; run the same command again to resume" in err
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, f"workers still running: {[p.pid for p in alive]}"
+    assert ResultStore(store).runs().empty  # LIFT runs first: both were in flight, majority not begun
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0  # released for a resume
+
+
+def _fitting_both(store: Path) -> bool:
+    """Both LIFT runs claimed (`claims` rows) while nothing of LIFT is stored yet."""
+    if not store.exists():
+        return False
+    try:
+        with sqlite3.connect(store) as conn:
+            claims = conn.execute("SELECT run_hash FROM claims").fetchall()
+    except sqlite3.OperationalError:  # the store's tables are being made
+        return False
+    return len(claims) >= 2

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -148,7 +151,7 @@ def command(
     """Run a benchmark suite; stored runs are skipped, so an interrupted suite resumes.
 
     Exit status: 0 when every run succeeded, 1 when a run failed or was lost, 2 for a user error
-    (nothing is run), 130 when interrupted.
+    (nothing is run), 130 when interrupted (Ctrl-C or SIGTERM).
     """
     suite, runs, scope, blocks = _selected_runs(suite_ref, filter_expr, overrides, limit_rows, shard_text)
     store = ResultStore(store_path)
@@ -175,22 +178,42 @@ def command(
         "max_in_flight": max_in_flight,
     }
     try:
-        summary = run_suite(
-            runs,
-            store,
-            suite=suite.name,
-            jobs=jobs,
-            force=force,
-            mirror=mirror,
-            on_done=on_done,
-            launcher=launcher,
-            ray_options=ray_options,
-        )
+        with sigterm_as_interrupt():
+            summary = run_suite(
+                runs,
+                store,
+                suite=suite.name,
+                jobs=jobs,
+                force=force,
+                mirror=mirror,
+                on_done=on_done,
+                launcher=launcher,
+                ray_options=ray_options,
+            )
     finally:
         bar.close()
         mirror.close()
     echo_suite_tables(store, [r.hash for r in runs])
     _print_summary(summary, store, mirror)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's kill, `timeout`) stops the suite as Ctrl-C does: the runs stored are kept,
+    the workers end, the claims are released and the summary says how to resume."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        before = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding caller): its own handling stands
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _selected_runs(

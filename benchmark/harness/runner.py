@@ -225,7 +225,20 @@ def _run_in_pool(queue: RunQueue, suite: str | None, jobs: int, record: Callable
                 finished, pending = wait(pending, timeout=queue.poll_timeout, return_when=FIRST_COMPLETED)
                 for future in finished:
                     record(future.result())
-        except BaseException:
+        except BaseException:  # Ctrl-C, SIGTERM (the CLI raises it as KeyboardInterrupt), a failed store
             for future in pending:
                 future.cancel()
+            stop_workers(pool)
             raise
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool's workers now: leaving the pool waits for the runs in flight, which went on for
+    minutes after a SIGTERM reached only this process (Ctrl-C reaches the workers too). Their runs
+    are not stored, and a later call does them again."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if callable(terminate):
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
