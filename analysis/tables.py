@@ -313,6 +313,7 @@ def build_paper_table2(runs: pd.DataFrame, out_dir: Path, suite: str) -> Study:
         )
         if result is None:
             continue
+        result.table.notes.extend(f"Settings: {note}" for note in setting_notes(labelled))
         name = f"table2-{metric}"
         study.artifacts.append(
             Artifact.table(

@@ -378,6 +378,7 @@ def test_paper_table2_shows_our_mean_and_interval_beside_the_papers_columns(
     low, high = mean_interval([95.0, 90.0, 100.0])
     assert f"95.00 [{low:.2f}, {high:.2f}]" in markdown  # iris logreg: 19, 18, 20 of 20 right
     assert "paper LIFT/GPT-J" in markdown and "96.67 ± 0.00" in markdown and "bootstrap" in markdown
+    assert "Settings: lift: epochs=2" in markdown  # what `lift` ran with, under the table
     empty = build_paper_table2(runs[runs["task"] == "moons"], tmp_path / "empty", "lift14-offline")
     assert not empty.artifacts and [m.suite for m in empty.missing] == ["lift14-offline"]
 
