@@ -11,7 +11,8 @@ Columns of `load_runs` (besides the store's `metric.<name>` columns):
 * `train_size` (None: the whole training split) and `n_train` (the rows the method was trained on);
 * `task_params` (the spec's own), `task_label` (`moons(n=200)`; a file task by its name), `data_params` (what the task was
   loaded with), `n_classes`;
-* `method_params`, `serializer`, `serializer_options`, `model`: a method's configuration;
+* `method_params`, `serializer`, `serializer_options`, `model`: a method's configuration (the
+  parameters as the run ran them: `params_as_run`);
 * `perturbation` (None when clean), `perturbation_params`, `strength` (the perturbation's size:
   its `scale`, `fraction`, `epsilon` or `n` parameter; 0 for clean runs), `perturbation_seed` (the
   seed the runner applied it with);
