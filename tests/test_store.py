@@ -553,3 +553,35 @@ def test_superseded_results_are_kept_apart_from_current_ones(tmp_path: Path) -> 
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("SELECT COUNT(*) FROM predictions").fetchone() == (15,)
+
+
+def _read_and_close(path: Path) -> list[str]:
+    """Another process (a `liftbench report` or `results list` while a suite runs): read, close."""
+    script = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1])\n"
+        "print(' '.join(r[0] for r in conn.execute('SELECT run_hash FROM runs ORDER BY run_hash')))\n"
+        "conn.close()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()
+
+
+def test_a_reader_closing_beside_a_running_suite_never_takes_its_wal(tmp_path: Path) -> None:
+    """The runner's store opens a connection per thread (the claims heartbeat, the W&B mirror). Opening
+    one read the file's header with Python's own open() and closed it, and closing any descriptor of a
+    file drops every POSIX lock the process holds on it: SQLite's too. A reader in another process
+    then found no other connection on closing, checkpointed and deleted the WAL, and every later
+    result of the suite went to a deleted file that no other process could read (lift14-offline:
+    two runs reported ok, absent from the store)."""
+    store = ResultStore(tmp_path / "s.sqlite")
+    store.write_run(*_regression_run("first"))
+    thread = threading.Thread(target=lambda: store.write_run(*_regression_run("from-a-thread")))
+    thread.start()
+    thread.join()
+    assert _read_and_close(store.path) == ["first", "from-a-thread"]
+    assert store.path.with_name("s.sqlite-wal").exists()  # still this process's, while it is open
+    store.write_run(*_regression_run("later"))
+    assert _read_and_close(store.path) == ["first", "from-a-thread", "later"]

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from analysis.report import build_report, run_command
-from benchmark.harness.store import DEFAULT_STORE_PATH, ResultStore
+from benchmark.commands import command_store
+from benchmark.harness.store import DEFAULT_STORE_PATH
 from tasks.errors import LiftbenchError
 
 DEFAULT_REPORT_DIR = Path("results/report")
@@ -51,7 +52,7 @@ def command(
             f"results store {store_path} does not exist; `liftbench run --suite study-accuracy` creates it,"
             " or name another file with --store"
         )
-    store = ResultStore(store_path)
+    store = command_store(store_path)
     report = build_report(
         store, out_dir, wandb_mode=wandb_mode, wandb_project=wandb_project, wandb_entity=wandb_entity
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from benchmark.commands import command_store
 from benchmark.commands.results_table import compare_table, echo_table, experiment_label
 from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.core.runspec import RunSpec
@@ -45,7 +46,7 @@ def _open(store_path: Path) -> ResultStore:
         raise LiftbenchError(
             f"results store {store_path} does not exist; `liftbench run --suite default` creates it"
         )
-    return ResultStore(store_path)
+    return command_store(store_path)
 
 
 @click.group(name="results")

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from benchmark.commands import command_store
 from benchmark.commands.results_table import echo_suite_tables
 from benchmark.core.methods import method_entries
 from benchmark.core.metrics import HEADLINE_METRIC
@@ -154,7 +155,7 @@ def command(
     (nothing is run), 130 when interrupted (Ctrl-C or SIGTERM).
     """
     suite, runs, scope, blocks = _selected_runs(suite_ref, filter_expr, overrides, limit_rows, shard_text)
-    store = ResultStore(store_path)
+    store = command_store(store_path)
     if dry_run:
         _print_plan(runs, store, force, scope, blocks, jobs, reprobe)
         return

@@ -45,6 +45,7 @@ import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,23 @@ SUPERSEDED_MARK = "~"  # a superseded result's key: <run hash>~<n>
 # Connections a forked child inherited from its parent. Closing one in the child could checkpoint
 # and delete the WAL file the parent still writes to, so they stay referenced and are never closed.
 _INHERITED_ACROSS_FORK: list[sqlite3.Connection] = []
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that knows whether it was closed and can be weakly referenced (`_LIVE`)."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+# The open connections of this process to each store file, by (process id, real path). The file's
+# header is read (`_check_file`) only while there are none: closing any descriptor of a file drops
+# every POSIX lock the process holds on it, SQLite's included, and a reader in another process closing
+# its connection then took the WAL (checkpointed and deleted it) from under this process's connections.
+_LIVE: dict[tuple[int, str], weakref.WeakSet[_Connection]] = {}
 
 
 class ResultStore:
@@ -393,11 +411,16 @@ class ResultStore:
         return local.conn
 
     def _open(self) -> sqlite3.Connection:
-        self._check_file()
+        live = _LIVE.setdefault((os.getpid(), os.path.realpath(self.path)), weakref.WeakSet())
+        if not any(not conn.closed for conn in live):  # the note above `_LIVE` says why
+            self._check_file()
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=_Connection
+            )
         except sqlite3.Error as err:
             raise LiftbenchError(f"cannot open results store {self.path}: {err}") from err
+        live.add(conn)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
