@@ -57,10 +57,12 @@ def test_the_decision_is_kept_per_machine_and_read_by_later_runs(monkeypatch: py
     assert other_rows.precision == FP32 and "kept in" not in other_rows.reason
 
 
-def test_a_starved_probe_is_retried_then_gives_fp32_and_keeps_nothing(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("native", "chosen"), [(True, BF16), (False, FP32)])
+def test_a_starved_probe_is_retried_then_follows_the_cpu_and_keeps_nothing(
+    monkeypatch: pytest.MonkeyPatch, native: bool, chosen: str
 ) -> None:
-    """A loaded machine starves the probe (it measures tiny products' overhead, not the batch's)."""
+    """A loaded machine starves the probe (it measures tiny products' overhead, not the batch's). With
+    no decision kept for the model, the CPU's flags decide; nothing is kept."""
     model = torch.nn.Linear(8, 8)
     budgets = []
 
@@ -69,12 +71,27 @@ def test_a_starved_probe_is_retried_then_gives_fp32_and_keeps_nothing(
         return 8e7, 7e7, False
 
     monkeypatch.setattr(precision, "probe_rates", starved)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native)
     choice = choose_precision("auto", "cpu", model, rows=100)
-    assert choice.precision == FP32 and "starved" in choice.reason
+    assert choice.precision == chosen and "starved" in choice.reason and "not kept" in choice.reason
     assert budgets == [precision.PROBE_BUDGET_S, precision.PROBE_BUDGET_S * precision.STARVED_RETRY]
     assert not precision.decision_path(model, 128).exists()
     monkeypatch.setattr(precision, "probe_rates", lambda *args: (50e9, 150e9, True))
     assert choose_precision("auto", "cpu", model, rows=100).precision == BF16  # decided when it can measure
+
+
+def test_a_starved_probe_takes_the_decision_its_sibling_runs_got(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Splits of one task can fall on two batch sizes (vehicle: 1024 and 2048 tokens). One starved
+    probe trained one split of three in fp32 beside two in bf16; it now takes the kept decision for
+    the nearest batch size, here fp32 against a CPU that has bf16."""
+    model = torch.nn.Linear(8, 8)
+    monkeypatch.setattr(precision, "probe_rates", lambda *args: (50e9, 30e9, True))
+    assert choose_precision("auto", "cpu", model, rows=1000).precision == FP32  # kept for 1024 rows
+    monkeypatch.setattr(precision, "probe_rates", lambda *args, **kwargs: (8e7, 7e7, False))
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    choice = choose_precision("auto", "cpu", model, rows=2000)
+    assert choice.precision == FP32 and "decision for 1024 rows" in choice.reason
+    assert not precision.decision_path(model, 2048).exists()
 
 
 @pytest.mark.parametrize(("rows", "probed"), [(1, 64), (64, 64), (65, 128), (392, 512), (10_000, 4096)])

@@ -15,8 +15,9 @@ The decision is made once per machine and model shape: it is kept in liftbench's
 version, threads, the model's linear shapes and the batch's tokens rounded up to a power of two,
 `probe_rows`) and every later run reads it. A probe starved of time (another process took the CPU,
 so it could not reach a batch's size within its budget, and measured per-call overhead instead) is
-retried once with `STARVED_RETRY` times the budget; if it is starved again the run trains in fp32,
-the default, and nothing is kept. A probe taken while other processes
+retried once with `STARVED_RETRY` times the budget; if it is starved again the run takes the kept
+decision for the same model at the nearest other batch size (so the runs of a suite agree), else
+the CPU's flags (native bf16: bf16), and nothing is kept. A probe taken while other processes
 load the machine measures both rates lower, and their ratio can cross the margin, so deciding afresh
 in every run would let two runs of one suite on one machine train in different precisions (it did:
 iris in bf16, moons in fp32 in one `make run`). Delete the folder to decide again.
@@ -115,17 +116,34 @@ def choose_precision(
     if not reached:
         fp32, bf16, reached = probe_rates(model, rows, PROBE_BUDGET_S * STARVED_RETRY)
     if not reached:
-        return PrecisionChoice(
-            precision=FP32,
-            requested=AUTO,
-            reason=f"probe starved: it could not reach {rows} rows within its budget; fp32, not kept",
-            fp32_flops_per_s=fp32,
-            bf16_flops_per_s=bf16,
-            native_bf16=cpu_has_native_bf16(),
-        )
+        return _starved(model, rows, fp32, bf16)
     choice = decide(fp32, bf16, native_bf16=cpu_has_native_bf16())
     _write_decision(path, choice)
     return choice
+
+
+def _starved(model: torch.nn.Module, rows: int, fp32: float, bf16: float) -> PrecisionChoice:
+    """The choice when the probe could not measure (module docstring), not kept: this machine's kept
+    decision for the model at the nearest other batch size, so the run trains as its siblings did (a
+    fallback to fp32 had trained one of three vehicle splits in fp32, the others in bf16); with none
+    kept, the CPU's flags (native bf16: bf16)."""
+    low, high = PROBE_ROWS
+    others = [1 << bits for bits in range(low.bit_length() - 1, high.bit_length()) if 1 << bits != rows]
+    for other in sorted(others, key=lambda r: abs(r.bit_length() - rows.bit_length())):
+        kept = _read_decision(decision_path(model, other))
+        if kept is not None:
+            reason = f"probe starved at {rows} rows; this machine's decision for {other} rows: {kept.reason}"
+            return PrecisionChoice(**{**asdict(kept), "reason": reason})
+    native = cpu_has_native_bf16()
+    return PrecisionChoice(
+        precision=BF16 if native else FP32,
+        requested=AUTO,
+        reason=f"probe starved at {rows} rows and no decision kept for this model: the CPU "
+        f"{'has' if native else 'lacks'} native bf16; not kept",
+        fp32_flops_per_s=fp32,
+        bf16_flops_per_s=bf16,
+        native_bf16=native,
+    )
 
 
 def probe_rows(rows: int) -> int:
