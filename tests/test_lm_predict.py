@@ -18,8 +18,9 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 
+from benchmark.lift.lm.bundled import load_bundled_tokenizer
 from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
-from benchmark.lift.lm.predict import class_probabilities, generate, score_classes
+from benchmark.lift.lm.predict import class_probabilities, generate, score_classes, shared_prefix
 from benchmark.lift.module import library_notices_hidden
 from tasks.errors import LiftbenchError
 
@@ -206,3 +207,22 @@ def test_bundled_smollm2_completes_a_fact_greedily() -> None:
     assert "Paris" in text and text.endswith(".")
     scores = score_classes(lm, ["The capital of France is"], [" Paris", " London"])
     assert scores[0, 0] > scores[0, 1]
+
+
+@pytest.mark.parametrize("name", ["tiny-llama", "tiny-gpt2"])
+def test_tokens_all_completions_share_are_scored_once_with_the_prompt(name: str) -> None:
+    """Tokens every class completion begins with are run with the prompt, not once per class, and
+    the scores still equal the naive ones. (LIFT's completions " 0@@@", " 1@@@" share the separator
+    "Ġ" under the bundled SmolLM2 tokenizer; the tiny models' tokenizer merges it, so "@@@" leads here.)"""
+    lm = _lively(name, seed=3)
+    completions = ["@@@ 0", "@@@ 1", "@@@ 12 x"]
+    ids = tokenize_completions(lm.tokenizer, completions)
+    assert shared_prefix(ids) == ids[0][:1]  # "@@@"
+    naive = np.array([[_naive_loglik(lm, p, c) for c in completions] for p in PROMPTS])
+    np.testing.assert_allclose(
+        score_classes(lm, PROMPTS, completions, batch_size=2), naive, rtol=1e-5, atol=1e-4
+    )
+    bundled = tokenize_completions(load_bundled_tokenizer(), [" 0@@@", " 1@@@", " 2@@@"])
+    assert len(shared_prefix(bundled)) == 1
+    assert shared_prefix([[5, 6], [5, 6, 7]]) == [5]  # each keeps a token of its own
+    assert shared_prefix([[5], [6]]) == []

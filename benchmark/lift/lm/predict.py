@@ -98,8 +98,10 @@ def score_classes(
     """Total log-likelihood (nats) of each completion given each prompt, shape (n_prompts, K).
 
     `completions` are the class completions as trained, separator included (e.g. " 0@@@", " 1@@@").
-    Each prompt is run once; its KV cache is then repeated for the K completions, which are scored in
-    one more forward pass (equal to a full pass per prompt and completion, to float rounding).
+    Each prompt is run once, with the tokens every completion begins with (LIFT's separator: " 0@@@"
+    and " 1@@@" share "Ġ"), which are scored there; its KV cache is then repeated for the K rests of
+    the completions, scored in one more forward pass (equal to a full pass per prompt and completion,
+    to float rounding).
     """
     if not completions:
         raise ValueError("score_classes needs at least one completion")
@@ -111,6 +113,9 @@ def score_classes(
         raise ValueError(f"a completion encodes to no tokens: {list(completions)!r}")
     prompt_ids = tokenize_prompts(tokenizer, prompts)
     _check_context(lm, prompt_ids, max(map(len, completion_ids)), "completion tokens")
+    shared = shared_prefix(completion_ids)
+    prompt_ids = [ids + shared for ids in prompt_ids]
+    completion_ids = [ids[len(shared) :] for ids in completion_ids]
     n_classes = len(completions)
     scores = np.empty((len(prompts), n_classes), dtype=np.float64)
     device = _device(lm)
@@ -121,8 +126,22 @@ def score_classes(
                 t.to(device)
                 for t in pad_batch([prompt_ids[i] for i in batch], tokenizer.pad_token_id, side="left")
             )
-            scores[batch] = _score_batch(lm.model, input_ids, mask, targets, target_mask).cpu().numpy()
+            scores[batch] = (
+                _score_batch(lm.model, input_ids, mask, targets, target_mask, len(shared)).cpu().numpy()
+            )
     return scores
+
+
+def shared_prefix(completion_ids: Sequence[list[int]]) -> list[int]:
+    """The tokens all completions begin with, leaving each at least one token of its own."""
+    shortest = min(len(ids) for ids in completion_ids)
+    shared: list[int] = []
+    for position in range(shortest - 1):
+        tokens = {ids[position] for ids in completion_ids}
+        if len(tokens) != 1:
+            break
+        shared.append(tokens.pop())
+    return shared
 
 
 def _score_batch(
@@ -131,18 +150,24 @@ def _score_batch(
     mask: torch.Tensor,
     targets: torch.Tensor,
     target_mask: torch.Tensor,
+    shared: int = 0,
 ) -> torch.Tensor:
-    """(B, K) log-likelihoods of K right-padded completions after B left-padded prompts."""
+    """(B, K) log-likelihoods of K right-padded completions after B left-padded prompts whose last
+    `shared` tokens are the completions' shared first tokens (`shared_prefix`)."""
     n_prompts, n_classes = input_ids.shape[0], targets.shape[0]
     prompt_pass = model(
         input_ids=input_ids,
         attention_mask=mask,
         position_ids=position_ids_from_mask(mask),
         use_cache=True,
-        logits_to_keep=1,  # the prompt's last position predicts each completion's first token
+        logits_to_keep=shared + 1,  # the shared tokens, then what predicts each completion's next one
     )
-    first = torch.log_softmax(prompt_pass.logits[:, -1].float(), dim=-1)
+    log_probs = torch.log_softmax(prompt_pass.logits.float(), dim=-1)
+    first = log_probs[:, -1]
     total = first[:, targets[:, 0]]  # (B, K)
+    if shared:
+        tokens = input_ids[:, -shared:, None]
+        total = total + log_probs[:, :-1].gather(-1, tokens)[..., 0].sum(-1, keepdim=True)
     if targets.shape[1] == 1:
         return total
     # Rows b*K + k: prompt b followed by completion k. Its last token predicts nothing, so it is not fed.
