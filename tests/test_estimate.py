@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from benchmark.cli import main
+from benchmark.core.other_load import OtherLoad
 from benchmark.core.runspec import RunSpec
 from benchmark.estimate import probe as probe_module
 from benchmark.estimate.blocks import SuiteBlock, suite_blocks
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
-from benchmark.estimate.other_load import OtherLoad
 from benchmark.estimate.plan import plan_precisions, workloads_of
 from benchmark.estimate.precisions import run_precisions
 from benchmark.estimate.probe import machine_profile, run_threads, threads_of_a_run

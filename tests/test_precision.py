@@ -131,3 +131,21 @@ def test_linear_shapes_are_the_models_own_with_or_without_the_head() -> None:
     vocab = len(lm.tokenizer)
     assert set(linear_shapes(lm.model)) == {(64, 192), (64, 64), (64, 128), (128, 64), (64, vocab)}
     assert (64, vocab) not in linear_shapes(lm.model, head=False)
+
+
+def test_a_probe_taken_on_a_busy_machine_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under load a CPU with native bf16 measured bf16 at 0.77x fp32 and kept fp32 for good. A probe
+    while other processes hold a quarter of the CPUs or more decides for this run only, as a starved
+    one does (the load meter is injected: the load of a test machine cannot be set)."""
+
+    class Busy:
+        def share(self) -> float:
+            return 0.6
+
+    model = torch.nn.Linear(8, 8)
+    monkeypatch.setattr(precision, "OtherLoad", Busy)
+    monkeypatch.setattr(precision, "probe_rates", lambda *args, **kwargs: (69e9, 53e9, True))
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    choice = choose_precision("auto", "cpu", model, rows=100)
+    assert choice.precision == BF16 and "other processes used 60% of the CPUs" in choice.reason
+    assert not precision.decision_path(model, 128).exists()

@@ -21,9 +21,9 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from benchmark.core.methods import method_entries
+from benchmark.core.other_load import WARN_SHARE, OtherLoad
 from benchmark.core.runspec import RunSpec
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
-from benchmark.estimate.other_load import WARN_SHARE, OtherLoad
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
 from benchmark.estimate.probe_parallel import probe_parallel

@@ -17,7 +17,9 @@ version, threads, the model's linear shapes and the batch's tokens rounded up to
 so it could not reach a batch's size within its budget, and measured per-call overhead instead) is
 retried once with `STARVED_RETRY` times the budget; if it is starved again the run takes the kept
 decision for the same model at the nearest other batch size (so the runs of a suite agree), else
-the CPU's flags (native bf16: bf16), and nothing is kept. A probe taken while other processes
+the CPU's flags (native bf16: bf16), and nothing is kept. So is a probe taken while other processes
+used at least a quarter of the CPUs (`benchmark.core.other_load`): under load a native-bf16 CPU
+measured bf16 at 0.77x fp32. A probe taken while other processes
 load the machine measures both rates lower, and their ratio can cross the margin, so deciding afresh
 in every run would let two runs of one suite on one machine train in different precisions (it did:
 iris in bf16, moons in fp32 in one `make run`). Delete the folder to decide again.
@@ -42,6 +44,7 @@ from typing import Any
 
 import torch
 
+from benchmark.core.other_load import WARN_SHARE, OtherLoad
 from benchmark.lift.lm.bundled import cache_dir
 from benchmark.lift.lm.matmul_rate import best_rate, cpu_has_native_bf16, cpu_model, linear_shapes
 
@@ -112,18 +115,21 @@ def choose_precision(
     cached = _read_decision(path)
     if cached is not None:
         return cached
+    others = OtherLoad()
     fp32, bf16, reached = probe_rates(model, rows)
     if not reached:
         fp32, bf16, reached = probe_rates(model, rows, PROBE_BUDGET_S * STARVED_RETRY)
-    if not reached:
-        return _starved(model, rows, fp32, bf16)
+    busy = others.share()
+    if not reached or busy >= WARN_SHARE:
+        why = "starved" if not reached else f"taken while other processes used {busy:.0%} of the CPUs"
+        return _starved(model, rows, fp32, bf16, why)
     choice = decide(fp32, bf16, native_bf16=cpu_has_native_bf16())
     _write_decision(path, choice)
     return choice
 
 
-def _starved(model: torch.nn.Module, rows: int, fp32: float, bf16: float) -> PrecisionChoice:
-    """The choice when the probe could not measure (module docstring), not kept: this machine's kept
+def _starved(model: torch.nn.Module, rows: int, fp32: float, bf16: float, why: str) -> PrecisionChoice:
+    """The choice when the probe could not measure (`why`: module docstring), not kept: this machine's kept
     decision for the model at the nearest other batch size, so the run trains as its siblings did (a
     fallback to fp32 had trained one of three vehicle splits in fp32, the others in bf16); with none
     kept, the CPU's flags (native bf16: bf16)."""
@@ -132,13 +138,13 @@ def _starved(model: torch.nn.Module, rows: int, fp32: float, bf16: float) -> Pre
     for other in sorted(others, key=lambda r: abs(r.bit_length() - rows.bit_length())):
         kept = _read_decision(decision_path(model, other))
         if kept is not None:
-            reason = f"probe starved at {rows} rows; this machine's decision for {other} rows: {kept.reason}"
+            reason = f"probe {why} at {rows} rows; this machine's decision for {other} rows: {kept.reason}"
             return PrecisionChoice(**{**asdict(kept), "reason": reason})
     native = cpu_has_native_bf16()
     return PrecisionChoice(
         precision=BF16 if native else FP32,
         requested=AUTO,
-        reason=f"probe starved at {rows} rows and no decision kept for this model: the CPU "
+        reason=f"probe {why} at {rows} rows and no decision kept for this model: the CPU "
         f"{'has' if native else 'lacks'} native bf16; not kept",
         fp32_flops_per_s=fp32,
         bf16_flops_per_s=bf16,

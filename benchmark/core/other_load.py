@@ -1,4 +1,5 @@
-"""How much of this machine other processes used while the probe measured it.
+"""How much of this machine other processes used while a probe measured it (the dry-run's machine
+probe, and `precision: auto`'s).
 
 A probe taken while something else runs measures every rate low (on a 2-core machine, one busy
 process beside the probe halves what it sees), and the cached profile then makes every later estimate
@@ -18,6 +19,7 @@ import psutil
 
 BUSY_FIELDS = ("user", "nice", "system", "irq", "softirq", "steal")
 WARN_SHARE = 0.25  # other processes took at least a quarter of the CPUs: the entry's rates are low
+MIN_WINDOW_S = 0.2  # shorter than this, the CPU counters' 10 ms ticks say nothing: no share (0)
 
 
 def _cpu_seconds() -> tuple[float, float]:
@@ -42,9 +44,10 @@ class OtherLoad:
     def shares(self) -> tuple[float, float]:
         """Other processes' share of the CPU capacity since the start, and this process's own."""
         busy, own = _cpu_seconds()
-        capacity = (time.perf_counter() - self._wall) * (psutil.cpu_count() or 1)
-        if capacity <= 0:
+        elapsed = time.perf_counter() - self._wall
+        if elapsed < MIN_WINDOW_S:
             return 0.0, 0.0
+        capacity = elapsed * (psutil.cpu_count() or 1)
         mine = own - self._own
         others = (busy - self._busy) - mine
         return min(1.0, max(0.0, others / capacity)), mine / capacity
