@@ -26,8 +26,8 @@ iris in bf16, moons in fp32 in one `make run`). Delete the folder to decide agai
 
 "auto" is a run's default (`LiftParams.precision`), as the design asks (measure the precision at run
 time, record what was chosen): what the machine decided is in every run's `precision_choice` and
-effective configuration (`ran_with.precision`), and the report marks a table cell whose runs trained
-in different precisions. `precision: null` keeps the fixed rule (fp32 on a CPU) and "32-true" asks
+effective configuration (`ran_with.precision`), and the report gives runs that trained in different
+precisions different labels, never one table cell (`analysis.loading.params_as_run`). `precision: null` keeps the fixed rule (fp32 on a CPU) and "32-true" asks
 for fp32 anywhere. The comparisons made on iris (bundled SmolLM2, LoRA, split 0) do not favour
 either: at 6 epochs bf16 tested 0.67 against fp32's 0.90, at 8 epochs 0.93 against 0.83.
 """
