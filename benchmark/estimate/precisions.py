@@ -5,7 +5,8 @@ shapes at its batch's tokens (the longest training row x the batch), a decision 
 (`benchmark.lift.precision`); the same rows give the same decision here, so the estimate takes the
 rates of the precision the run will get (bf16 trained SmolLM2 1.8x as fast as fp32 on a machine with
 AVX-512 bf16, and two runs of one suite can be decided differently). Where no decision is kept yet,
-it is made now, as the run would make it. Other runs keep what they ask for (None: fp32 on a CPU). "auto" is LIFT's default.
+it is made now, as the run would make it ("auto" is LIFT's default). Runs asking for a precision
+keep it (None: the fixed rule, fp32 on a CPU).
 """
 
 from __future__ import annotations

@@ -122,14 +122,14 @@ def choose_precision(
     busy = others.share()
     if not reached or busy >= WARN_SHARE:
         why = "starved" if not reached else f"taken while other processes used {busy:.0%} of the CPUs"
-        return _starved(model, rows, fp32, bf16, why)
+        return _not_measured(model, rows, fp32, bf16, why)
     choice = decide(fp32, bf16, native_bf16=cpu_has_native_bf16())
     _write_decision(path, choice)
     return choice
 
 
-def _starved(model: torch.nn.Module, rows: int, fp32: float, bf16: float, why: str) -> PrecisionChoice:
-    """The choice when the probe could not measure (`why`: module docstring), not kept: this machine's kept
+def _not_measured(model: torch.nn.Module, rows: int, fp32: float, bf16: float, why: str) -> PrecisionChoice:
+    """The choice when the probe was starved or the machine busy (`why`: module docstring), not kept: this machine's kept
     decision for the model at the nearest other batch size, so the run trains as its siblings did (a
     fallback to fp32 had trained one of three vehicle splits in fp32, the others in bf16); with none
     kept, the CPU's flags (native bf16: bf16)."""
