@@ -68,6 +68,9 @@ def test_offline_run_holds_the_spec_metrics_and_predictions(
     assert folder is not None and folder.parent == tmp_path / "wb" / "wandb"
     assert folder.name.startswith("offline-run-")
     assert len(list(folder.glob("run-*.wandb"))) == 1
+    # The provenance is the config's; W&B collects no copy of its own (a `pip freeze` a run).
+    assert not (folder / "files" / "requirements.txt").exists()
+    assert not (folder / "files" / "wandb-metadata.json").exists()
 
     records = read_records(folder)
     run = next(r["run"] for r in records if r["type"] == "run")
