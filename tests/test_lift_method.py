@@ -285,6 +285,7 @@ def test_bf16_training_follows_fp32_training() -> None:
     (fp32_info, fp32), (bf16_info, bf16) = runs["32-true"], runs["bf16-mixed"]
     assert bf16_info.extra["precision"] == bf16_info.ran_with["precision"] == "bf16-mixed"
     assert fp32_info.ran_with["precision"] == "32-true"
+    assert bf16_info.ran_with["attention"] == fp32_info.ran_with["attention"] == "eager"  # on a CPU
     assert not np.array_equal(bf16, fp32)
     np.testing.assert_allclose(bf16, fp32, atol=0.03)
     fp32_losses = [h["train_loss"] for h in fp32_info.extra["history"]]

@@ -18,12 +18,12 @@ from benchmark.lift.data import (
     collate,
     encode_examples,
 )
+from benchmark.lift.lm.execution import causal_lm
 from benchmark.lift.lm.loading import IGNORE_INDEX, load_causal_lm
 from benchmark.lift.module import (
     LoraSettings,
     OptimizerSettings,
     TrainerSettings,
-    causal_lm,
     completion_loss,
     prepare_for_finetuning,
     train_lift,

@@ -3,7 +3,7 @@
 The model is loaded and prepared for fine-tuning as a run does (`load_causal_lm`,
 `prepare_for_finetuning` with LIFT's default LoRA), trained with LIFT's own trainer (`train_lift`) in
 the precision a run asking for the same `precision` gets (`precision: auto` reads the machine's kept
-decision; prediction then runs under bf16 autocast where training chose bf16, as `lift` does), one
+decision; prediction then runs as `lift` predicts, `predicting_in` the precision chosen), one
 epoch over `TRAIN_BATCHES` batches of LIFT prompts of a 4-feature synthetic task (about iris's
 length), then scores and generates for `PREDICT_ROWS` prompts in a prediction batch of LIFT's
 `eval_batch_size`. Rates are per real token; the first training batch (allocations) is included, as
@@ -17,19 +17,17 @@ Generation is timed with a stop marker that never appears, so each batch decodes
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gc
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-import torch
 
 from benchmark.estimate.profile import LMRates
 from benchmark.lift.data import LiftDataModule
+from benchmark.lift.lm.execution import predicting_in
 from benchmark.lift.lm.loading import LoadedLM, load_causal_lm, tokenize_completions, tokenize_prompts
 from benchmark.lift.lm.predict import generate, score_classes
 from benchmark.lift.module import OptimizerSettings, prepare_for_finetuning, train_lift
@@ -84,7 +82,7 @@ def probe_lm(model: str, finetune: str, precision: str | None = None) -> LMRates
         trainer_start_s = max(wall - module.train_seconds, 0.0)
     prompts = [e.prompt for e in serialize_rows(serializer, data.X.iloc[train.stop :])]
     completions = [params.separator + serializer.completion(k) for k in range(len(data.classes or ()))]
-    with _prediction_precision(chosen, net):
+    with predicting_in(net, chosen):
         score_tokens_per_s = _score_rate(lm, prompts, completions, params.eval_batch_size)
         decode_step_s = _decode_step(lm, prompts, params.eval_batch_size, score_tokens_per_s)
     del lm, net, loaded
@@ -97,13 +95,6 @@ def probe_lm(model: str, finetune: str, precision: str | None = None) -> LMRates
         decode_step_s=decode_step_s,
         eval_batch_size=params.eval_batch_size,
     )
-
-
-def _prediction_precision(precision: str, model: torch.nn.Module) -> Any:
-    """bf16 autocast for prediction when training chose bf16, as `lift` predicts; otherwise nothing."""
-    if not precision.startswith("bf16"):
-        return contextlib.nullcontext()
-    return torch.autocast(next(model.parameters()).device.type, dtype=torch.bfloat16)
 
 
 def _score_rate(lm: LoadedLM, prompts: list[str], completions: Sequence[str], batch_size: int) -> float:

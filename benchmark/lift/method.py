@@ -31,7 +31,6 @@ Learning rates: the default 1e-3 is for LoRA; full fine-tuning wants about 1e-5 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import time
@@ -46,6 +45,7 @@ import torch
 from benchmark.core.methods import INVALID_CLASS, FitData, FitInfo, Predictions
 from benchmark.core.metrics import METRIC_DIRECTIONS, compute_metrics
 from benchmark.lift.data import LiftDataModule
+from benchmark.lift.lm.execution import attention_on, predicting_in
 from benchmark.lift.lm.loading import (
     LoadedLM,
     lm_identity,
@@ -153,6 +153,7 @@ class LiftMethod:
                 "value": self._fallback_mean,
                 "std": self._fallback_std,
             }
+        self._ran_with["attention"] = attention_on(model, self._device())  # training's and prediction's
         return FitInfo(selected={"epoch": extra["best_epoch"]}, extra=extra, ran_with=dict(self._ran_with))
 
     def _check_fit_data(self, data: FitData) -> None:
@@ -311,7 +312,7 @@ class LiftMethod:
         answers = [serializer.completion(k) for k in range(self._n_classes)]
         completions = [self.params.separator + answer for answer in answers]
         self._check_fits(lm, self._prompt_lengths(lm, prompts, self._answer_tokens(lm, answers)))
-        with self._autocast():
+        with self._predicting():
             logliks = score_classes(lm, prompts, completions, batch_size=self.params.eval_batch_size)
         proba = class_probabilities(logliks)
         return Predictions(y_pred=proba.argmax(axis=1).astype(np.int64), proba=proba)
@@ -321,7 +322,7 @@ class LiftMethod:
         p = self.params
         lm, serializer = self._ready()
         self._check_fits(lm, self._prompt_lengths(lm, prompts, self._max_new_tokens))
-        with self._autocast():
+        with self._predicting():
             texts = generate(
                 lm,
                 prompts,
@@ -382,8 +383,7 @@ class LiftMethod:
         assert self._lm is not None
         return next(self._lm.model.parameters()).device
 
-    def _autocast(self) -> Any:
-        """bf16 autocast for prediction when training used bf16; otherwise nothing."""
-        if not self._precision.startswith("bf16"):
-            return contextlib.nullcontext()
-        return torch.autocast(self._device().type, dtype=torch.bfloat16)
+    def _predicting(self) -> Any:
+        """How prediction runs the trained model (`benchmark.lift.lm.execution.predicting_in`)."""
+        assert self._lm is not None
+        return predicting_in(self._lm.model, self._precision)

@@ -28,6 +28,7 @@ from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities.warnings import PossibleUserWarning
 
 from benchmark.lift.data import BatchPlan, LiftDataModule
+from benchmark.lift.lm.execution import causal_lm, eager_attention_on_cpu, weights_cast_once
 from benchmark.lift.lm.loading import IGNORE_INDEX
 from benchmark.lift.params import FINETUNE_MODES, SCHEDULES, LoraSettings, OptimizerSettings, TrainerSettings
 from benchmark.lift.selection import BestEpochSelection, Direction
@@ -116,12 +117,6 @@ def prepare_for_finetuning(
 
 def count_parameters(model: torch.nn.Module, trainable_only: bool) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-def causal_lm(model: torch.nn.Module) -> torch.nn.Module:
-    """The Hugging Face causal LM inside a peft wrapper (the model itself when not wrapped)."""
-    get_base = getattr(model, "get_base_model", None)
-    return get_base() if callable(get_base) else model
 
 
 def completion_loss(
@@ -265,24 +260,6 @@ def effective_training(trainer: pl.Trainer, precision: str, plan: BatchPlan) -> 
     }
 
 
-@contextlib.contextmanager
-def eager_attention_on_cpu(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
-    """Train with the plain (eager) attention on a CPU, where the fused SDPA kernel's backward is slow at
-    LIFT's short rows (SmolLM2 LoRA steps of 8 x 45 tokens: 1.4x faster in bf16, 1.06x in fp32);
-    the model's own implementation is back afterwards. Elsewhere, and for models that cannot switch,
-    nothing changes."""
-    lm = causal_lm(model)
-    before = getattr(lm.config, "_attn_implementation", None)
-    if device.type != "cpu" or before != "sdpa" or not hasattr(lm, "set_attn_implementation"):
-        yield
-        return
-    lm.set_attn_implementation("eager")
-    try:
-        yield
-    finally:
-        lm.set_attn_implementation(before)
-
-
 def train_lift(
     model: torch.nn.Module,
     datamodule: LiftDataModule,
@@ -333,6 +310,8 @@ def train_lift(
         plan = datamodule.distribute(trainer.world_size, settings.grad_accum)
         device = trainer.strategy.root_device
         stack.enter_context(eager_attention_on_cpu(model, device))
+        if precision == "bf16-mixed" and device.type == "cpu":
+            stack.enter_context(weights_cast_once(model, trainable_too=False))
         trainer.fit(module, datamodule=datamodule)
         log_dir = trainer.logger.log_dir if settings.default_root_dir else None
     effective = effective_training(trainer, precision, plan)

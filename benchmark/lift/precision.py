@@ -4,7 +4,8 @@ On a CUDA GPU with bf16 the choice is "bf16-mixed" (as Lightning users expect). 
 assumed, because CPUs of one kind differ by two orders of magnitude in bf16: with AVX-512 bf16 a bf16
 product here ran 2.2x the fp32 rate, without it at 1.2 GFLOP/s, 60x slower than fp32. So a short probe
 (`PROBE_BUDGET_S` in all) times the model's own linear maps at a batch's tokens, under CPU autocast
-(the weight cast each call included, as mixed-precision training pays it) and in fp32, and bf16 is
+(the weight cast each call included, as training pays it for weights that train; a conservative
+reading for LoRA, whose frozen weights are cast once, `benchmark.lift.lm.execution`) and in fp32, and bf16 is
 chosen only when it is at least `BF16_MARGIN` times as fast: the matmuls are most but not all of a
 step (norms, softmax and the optimizer stay fp32, and a fused fp32 AdamW is then not available), and
 a 2.2x faster product gave 1.3-1.5x faster LoRA steps of SmolLM2 here. The choice and both rates go

@@ -5,8 +5,9 @@ Both tokenise exactly as training does (`benchmark.lift.lm.loading`: prompt ids,
 separator included), pad on the left, give positions counted over real tokens, sort prompts by length
 into batches to minimise padding, and return results in the prompts' order. They run under
 `torch.inference_mode()` with the model in eval mode, and put each module back in the mode it was in.
-They do not choose a precision: wrap a call in `torch.autocast("cpu", dtype=torch.bfloat16)` to use
-bf16, which speeds up batched generation on CPU.
+They do not choose a precision or an attention kernel: `lift` wraps its calls in
+`benchmark.lift.lm.execution.predicting_in` (eager attention on a CPU, bf16 autocast with the weights
+cast once where training ran bf16).
 """
 
 from __future__ import annotations
