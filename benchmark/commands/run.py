@@ -18,7 +18,6 @@ from benchmark.core.methods import method_entries
 from benchmark.core.metrics import HEADLINE_METRIC
 from benchmark.core.runspec import RunSpec
 from benchmark.estimate.blocks import SuiteBlock, suite_blocks
-from benchmark.estimate.plan import estimate_runs, summary_lines
 from benchmark.harness.checks import check_runs
 from benchmark.harness.cost import Throughput, estimate_cost
 from benchmark.harness.execute import RunResult, method_params_for
@@ -281,6 +280,10 @@ def _print_plan(
     throughput = Throughput()
     click.echo(estimate_cost(runs, throughput).summary(throughput))
     if plan.todo:
+        # Imported here: the estimate loads transformers and Lightning, seconds that every other use
+        # of `run` would wait for before its first run starts.
+        from benchmark.estimate.plan import estimate_runs, summary_lines
+
         estimate, probe = estimate_runs(
             plan.todo, blocks, jobs, reprobe, progress=lambda line: click.echo(line, err=True)
         )
