@@ -56,6 +56,7 @@ def hand_profile(worker_start_s: float = 2.0) -> MachineProfile:
                 score_tokens_per_s=12.0,
                 decode_step_s=0.5,
                 eval_batch_size=16,
+                decode_row_s=0.01,
             )
         },
     )
@@ -155,8 +156,11 @@ def test_generation_and_both_cost_what_the_module_says() -> None:
         [spec], {spec.hash: work}, {spec.hash: SuiteBlock(1, "b")}, hand_profile(), jobs=1
     )
 
-    def generated(rows: int, prompt: float) -> float:  # prompts at 12 tokens/s, 3 steps per batch of 16
-        return rows * prompt / 12 + math.ceil(rows / 16) * 3 * 0.5
+    def generated(rows: int, prompt: float) -> float:
+        """Prompts at 12 tokens/s, 3 steps per batch of at most 16 rows, a step of 0.5 s at 16 rows,
+        0.01 s of it per row: 0.34 s + 0.01 s x rows."""
+        batches = math.ceil(rows / 16)
+        return rows * prompt / 12 + batches * 3 * (0.34 + 0.01 * math.ceil(rows / batches))
 
     def scored(rows: int, prompt: float) -> float:
         return rows * (prompt + 2) / 12
@@ -304,6 +308,8 @@ def test_probe_measures_a_tiny_model_and_fast_baselines() -> None:
     rates = probe_lm("tiny-gpt2", "lora")
     for value in (rates.load_s, rates.train_tokens_per_s, rates.score_tokens_per_s, rates.decode_step_s):
         assert math.isfinite(value) and value > 0
+    assert math.isfinite(rates.decode_row_s) and rates.decode_row_s >= 0
+    assert rates.decode_s(rates.eval_batch_size) == pytest.approx(rates.decode_step_s)
     for kind, method in (
         ("classification", "majority"),
         ("classification", "logreg"),

@@ -21,7 +21,7 @@ from benchmark.estimate.profile import MachineProfile
 from benchmark.lift.lm.bundled import cache_dir as liftbench_cache
 from benchmark.lift.lm.matmul_rate import cpu_model
 
-PROBE_FORMAT = 2
+PROBE_FORMAT = 3  # 3: decoding timed at two batch sizes; LIFT predicts with its weights cast once
 
 
 def cache_dir() -> Path:

@@ -12,7 +12,9 @@ prediction.
 
 Generation is timed with a stop marker that never appears, so each batch decodes exactly
 `DECODE_STEPS` tokens; one decoding step of a batch is what is left after the prompt's forward pass
-(at the scoring rate), divided by the steps.
+(at the scoring rate), divided by the steps. It is timed at the prediction batch and at
+`SMALL_BATCH` rows: a step costs the weights' pass whatever the batch, plus a share per row, so a run
+predicting in larger batches takes fewer, dearer steps (`LMRates.decode_s`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tasks.registry import load_task
 
 TRAIN_BATCHES = 3
 PREDICT_ROWS = 16  # one prediction batch
+SMALL_BATCH = 4  # decoding is timed at this batch too: a step's cost per row
 DECODE_STEPS = 6
 NEVER_STOP = "\u241e\u241e"  # a marker no model writes: generation runs its full length
 
@@ -85,6 +88,9 @@ def probe_lm(model: str, finetune: str, precision: str | None = None) -> LMRates
     with predicting_in(net, chosen):
         score_tokens_per_s = _score_rate(lm, prompts, completions, params.eval_batch_size)
         decode_step_s = _decode_step(lm, prompts, params.eval_batch_size, score_tokens_per_s)
+        small = prompts[:SMALL_BATCH]
+        small_step_s = _decode_step(lm, small, SMALL_BATCH, score_tokens_per_s)
+    decode_row_s = max(decode_step_s - small_step_s, 0.0) / (params.eval_batch_size - SMALL_BATCH)
     del lm, net, loaded
     gc.collect()
     return LMRates(
@@ -94,6 +100,7 @@ def probe_lm(model: str, finetune: str, precision: str | None = None) -> LMRates
         score_tokens_per_s=score_tokens_per_s,
         decode_step_s=decode_step_s,
         eval_batch_size=params.eval_batch_size,
+        decode_row_s=decode_row_s,
     )
 
 

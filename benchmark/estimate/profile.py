@@ -66,8 +66,15 @@ class LMRates:
     trainer_start_s: float  # the Lightning trainer around the training batches
     train_tokens_per_s: float  # real tokens of training rows per second
     score_tokens_per_s: float  # prompt plus class-completion tokens scored per second
-    decode_step_s: float  # one generated token for a whole prediction batch
+    decode_step_s: float  # one generated token for a whole prediction batch of `eval_batch_size` rows
     eval_batch_size: int  # the prediction batch the decode step was timed at
+    decode_row_s: float  # what one more row adds to a decoding step (timed at a smaller batch too)
+
+    def decode_s(self, batch: int) -> float:
+        """One decoding step of a batch of `batch` rows: the step's weights pass, which every batch pays
+        whatever its size, plus each row's share (`decode_row_s`), from the two batches timed."""
+        fixed = max(self.decode_step_s - self.eval_batch_size * self.decode_row_s, 0.0)
+        return fixed + batch * self.decode_row_s
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LMRates:

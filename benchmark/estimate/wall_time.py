@@ -8,7 +8,8 @@ predicted after every epoch (best-epoch selection; with predict "both" they are 
 at the end), then the test rows and every evaluation set; `lift-icl` loads, predicts the validation
 rows once as a check, then the test and evaluation rows, each prompt carrying k demonstrations.
 Scoring costs the prompt and every class completion at the scoring rate; generation costs the prompt
-at that rate plus one decoding step per answer token for each prediction batch.
+at that rate plus one decoding step per answer token for each prediction batch, a step costing a
+fixed part (the weights' pass) plus a part per row of the batch (`LMRates.decode_s`).
 Every run adds the harness's own seconds (fixed plus per predicted row).
 
 The schedule: with one job the runs go one after another in suite order; with more, the runner's
@@ -102,8 +103,11 @@ def _lm_seconds(work: Workload, params: Mapping[str, Any], rates: LMRates) -> fl
         return rows * (prompt + demonstrations + tokens.answers) / rates.score_tokens_per_s
 
     def generated(rows: int, prompt: float) -> float:
-        steps = math.ceil(rows / batch) * tokens.generated * samples
-        return rows * (prompt + demonstrations) / rates.score_tokens_per_s + steps * rates.decode_step_s
+        batches = math.ceil(rows / batch)
+        steps_s = (
+            batches * tokens.generated * samples * rates.decode_s(math.ceil(rows / batches)) if rows else 0.0
+        )
+        return rows * (prompt + demonstrations) / rates.score_tokens_per_s + steps_s
 
     def predicted(rows: int, prompt: float, with_generation: bool = True) -> float:
         if mode == "generate":
