@@ -96,6 +96,10 @@ def test_prediction_is_measured_against_its_floor(bench: tuple[dict, Path, int])
     prediction = bench[0]["prediction"]
     assert prediction["rows"] == 16 and prediction["classes"] == 3
     assert 0 < prediction["floor"]["mfu"] <= 1
+    # Measured as a LIFT run predicts: in the precision `auto` gives it, against that dtype's peak.
+    assert prediction["precision"]["requested"] == "auto"
+    bf16 = prediction["precision"]["precision"] == "bf16-mixed"
+    assert prediction["floor"]["dtype"] == ("bfloat16" if bf16 else "float32")
     for name in ("floor", "score", "generate"):
         assert positive_finite(prediction[name]["seconds"]) and positive_finite(
             prediction[name]["samples_per_s"]

@@ -11,7 +11,10 @@ Generation runs `max_new_tokens` = the tokens of the longest class answer (" 2@@
 learned the format emits exactly those and its stop marker then ends the batch, while an untrained
 model (as here) never emits the marker and runs to the limit, so the work per row is the same as a
 fitted model's (`generated_tokens_mean` says what it generated). The three calls take turns over
-several rounds; each result is the best round.
+several rounds; each result is the best round. All three run as a LIFT run predicts
+(`benchmark.lift.lm.execution.predicting_in`): in the precision `precision: auto` gives a LIFT run on
+these rows (bf16 autocast with the weights cast once where this machine measures bf16 faster) and
+with eager attention on a CPU.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import torch
 
 from benchmark.bench.measure import interleaved_best, model_readings
+from benchmark.lift.lm.execution import predicting_in
 from benchmark.lift.lm.flops import ModelShape
 from benchmark.lift.lm.loading import (
     LoadedLM,
@@ -31,6 +35,8 @@ from benchmark.lift.lm.loading import (
     tokenize_prompts,
 )
 from benchmark.lift.lm.predict import generate, score_classes
+from benchmark.lift.params import LIFT_DEFAULTS
+from benchmark.lift.precision import choose_precision
 from benchmark.lift.serialization import get_serializer, serialize_rows
 from tasks.registry import load_task
 
@@ -76,24 +82,30 @@ def measure_prediction(
     lm = load_causal_lm(model)
     answer_tokens = max(len(ids) for ids in tokenize_completions(lm.tokenizer, completions))
     stop = serializer.options.completion_end
-    texts = generate(lm, prompts, stop=stop, max_new_tokens=answer_tokens, batch_size=batch_size)
-    seconds = interleaved_best(
-        {
-            "floor": lambda: prompt_forward(lm, prompts, batch_size),
-            "score": lambda: score_classes(lm, prompts, completions, batch_size=batch_size),
-            "generate": lambda: generate(
-                lm, prompts, stop=stop, max_new_tokens=answer_tokens, batch_size=batch_size
-            ),
-        },
-        rounds,
-    )
-    prompt_tokens = sum(len(ids) for ids in tokenize_prompts(lm.tokenizer, prompts))
+    prompt_ids = tokenize_prompts(lm.tokenizer, prompts)
+    # The precision a LIFT run on these rows trains, then predicts, in (its probe: a training batch).
+    training_tokens = LIFT_DEFAULTS["batch_size"] * (max(map(len, prompt_ids)) + answer_tokens)
+    choice = choose_precision(LIFT_DEFAULTS["precision"], "cpu", lm.model, training_tokens)
+    with predicting_in(lm.model, choice.precision):
+        texts = generate(lm, prompts, stop=stop, max_new_tokens=answer_tokens, batch_size=batch_size)
+        seconds = interleaved_best(
+            {
+                "floor": lambda: prompt_forward(lm, prompts, batch_size),
+                "score": lambda: score_classes(lm, prompts, completions, batch_size=batch_size),
+                "generate": lambda: generate(
+                    lm, prompts, stop=stop, max_new_tokens=answer_tokens, batch_size=batch_size
+                ),
+            },
+            rounds,
+        )
+    prompt_tokens = sum(map(len, prompt_ids))
     result: dict[str, Any] = {
         "model": model,
         "task": task_name,
         "rows": len(prompts),
         "classes": len(completions),
         "batch_size": batch_size,
+        "precision": choice.record(),
         "rounds": rounds,
         "prompt_tokens": prompt_tokens,
         "max_new_tokens": answer_tokens,
@@ -108,7 +120,8 @@ def measure_prediction(
             result[name]["vs_floor"] = value / seconds["floor"]
     batches, shape = floor_batches(lm, prompts, batch_size), ModelShape.of(lm.model)
     floor_flops = sum(shape.forward_flops(*ids.shape, head_positions=ids.shape[0]) for ids, _ in batches)
-    result["floor"].update(flops=floor_flops, flops_per_s=floor_flops / seconds["floor"], dtype="float32")
+    dtype = "bfloat16" if choice.precision.startswith("bf16") else "float32"
+    result["floor"].update(flops=floor_flops, flops_per_s=floor_flops / seconds["floor"], dtype=dtype)
     result["readings"] = model_readings(
         lm.model, f"{model} linear maps", max(ids.numel() for ids, _ in batches), PEAK_BUDGET_S
     )

@@ -262,8 +262,10 @@ def _prediction_table(prediction: Mapping[str, Any]) -> TextTable:
             "floor: one forward pass per batch of prompts (LM head on the last position, no cache); score: "
             f"score_classes over {prediction['classes']} classes; generate: greedy, "
             f"at most {prediction['max_new_tokens']} new tokens (the answer's length; "
-            f"{prediction['generated_tokens_mean']:.1f} generated per row). Floor MFU "
-            f"{prediction['floor']['mfu']:.2f}."
+            f"{prediction['generated_tokens_mean']:.1f} generated per row). All three as a LIFT run "
+            f"predicts: in {prediction['precision']['precision']} ({prediction['precision']['reason']}), "
+            f"eager attention on a CPU. Floor MFU {prediction['floor']['mfu']:.2f} (of the "
+            f"{prediction['floor']['dtype']} peak)."
         ],
     )
 
