@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from benchmark.bench.__main__ import main
 from benchmark.bench.measure import StepClock
 from benchmark.bench.report import goals, suite_goal_seconds
 from benchmark.bench.sections import SECTIONS, _add_mfu, parse_sections
+from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 
 
@@ -191,7 +193,16 @@ def test_full_store_is_summarised_per_method(bench: tuple[dict, Path, int], tmp_
     assert summary["stored_runs"] == 1 and not summary["complete"]
     assert summary["suite_runs"] > 100
     assert set(summary["methods"]) == {"majority"}
-    assert positive_finite(summary["wall_span_seconds"])
+    # The span starts when the `run` that stored the run started (its start-up is part of a suite's time).
+    with ResultStore(store) as results:
+        (run_hash,) = results.runs()["run_hash"]
+        record = results.get_run(run_hash)
+    started = datetime.fromisoformat(record.provenance["runner_started_at"])
+    stored = datetime.fromisoformat(record.created_at)
+    assert summary["wall_span_seconds"] == pytest.approx((stored - started).total_seconds())
+    assert (
+        summary["wall_span_seconds"] > record.provenance["fit_seconds"] + record.provenance["predict_seconds"]
+    )
 
 
 def test_only_names_known_sections() -> None:

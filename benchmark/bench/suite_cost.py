@@ -88,11 +88,18 @@ def summarise_store(store_path: Path, suite: str) -> dict[str, Any]:
 
 
 def _wall_span(records: list[Any]) -> float | None:
-    """From the start of the first stored run to the end of the last: the span of their store times
-    plus the first run's own fit and predict seconds (a suite stopped and resumed spans the pause)."""
+    """From the start of the first `liftbench run` that stored one of the runs (its process start:
+    imports, planning and worker start-up included, as `time` measures it) to the last run stored.
+    A suite stopped and resumed spans the pause. Runs stored before runs recorded their runner's start
+    give a lower bound: the first stored run's own fit and predict seconds before its store time."""
     if not records:
         return None
-    ordered = sorted(records, key=lambda r: r.created_at)
-    first, last = (datetime.fromisoformat(r.created_at) for r in (ordered[0], ordered[-1]))
-    head = ordered[0].provenance
-    return (last - first).total_seconds() + head["fit_seconds"] + head["predict_seconds"]
+    last = max(datetime.fromisoformat(r.created_at) for r in records)
+    starts = [r.provenance.get("runner_started_at") for r in records]
+    if all(starts):
+        return (last - min(datetime.fromisoformat(s) for s in starts)).total_seconds()
+    head = min(records, key=lambda r: r.created_at)
+    first = datetime.fromisoformat(head.created_at)
+    return (
+        (last - first).total_seconds() + head.provenance["fit_seconds"] + head.provenance["predict_seconds"]
+    )

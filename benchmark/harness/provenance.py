@@ -10,8 +10,11 @@ import resource
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 _LIBRARIES = (
     "liftbench",
@@ -115,6 +118,12 @@ def executed_by() -> dict[str, Any]:
             "job_id": context.get_job_id(),
         }
     return where
+
+
+def process_started_at() -> str:
+    """When this process started (UTC, ISO 8601 to the millisecond, as the store's `created_at`)."""
+    started = datetime.fromtimestamp(psutil.Process().create_time(), UTC)
+    return started.isoformat(timespec="milliseconds")
 
 
 def environment() -> dict[str, Any]:

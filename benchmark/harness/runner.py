@@ -31,6 +31,7 @@ from benchmark.harness.claims import RunQueue
 from benchmark.harness.effective import config_hash, planned_config
 from benchmark.harness.execute import RunResult, execute_run
 from benchmark.harness.launchers.ray_launcher import run_with_ray
+from benchmark.harness.provenance import process_started_at
 from benchmark.harness.store import ResultStore
 from benchmark.harness.wandb_mirror import WandbMirror
 from tasks.errors import LiftbenchError
@@ -145,7 +146,11 @@ def run_suite(
     # it overlaps with fitting. The mirror never raises; a W&B failure is a warning.
     mirroring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-mirror") if mirror else None
 
+    started_at = process_started_at()
+
     def record(result: RunResult) -> None:
+        # When the command that ran it started: a suite's wall time, start-up included, reads off the store.
+        result.record.provenance["runner_started_at"] = started_at
         run_hash = result.record.run_hash
         changed = run_hash in plan.changed
         if not result.ok and run_hash in plan.stored_ok and not changed:
