@@ -144,9 +144,11 @@ def test_prediction_restores_each_module_mode(lm: LoadedLM) -> None:
         lm.model.eval()
 
 
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])  # eager: how LIFT predicts on a CPU
 @pytest.mark.parametrize("name", ["tiny-llama", "tiny-gpt2", "tiny-gptneox", "tiny-gptj"])
-def test_score_classes_equals_naive_per_pair_loglikelihood(name: str) -> None:
+def test_score_classes_equals_naive_per_pair_loglikelihood(name: str, attention: str) -> None:
     lm = _lively(name, seed=2)
+    lm.model.set_attn_implementation(attention)
     scores = score_classes(lm, PROMPTS, COMPLETIONS, batch_size=2)
     naive = np.array([[_naive_loglik(lm, p, c) for c in COMPLETIONS] for p in PROMPTS])
     assert scores.shape == (len(PROMPTS), len(COMPLETIONS))
@@ -155,9 +157,10 @@ def test_score_classes_equals_naive_per_pair_loglikelihood(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["tiny-llama", "tiny-gpt2", "tiny-gptneox", "tiny-gptj"])
-def test_prediction_passes_the_kv_cache_under_its_current_name(name: str) -> None:
+def test_prediction_raises_no_library_warning(name: str) -> None:
     """No deprecation warning on any forward pass (transformers renamed `past_key_values` to `cache`
-    and warned on every call under the old name), through a LoRA wrapper too."""
+    and warned on every call under the old name; a custom 4-D attention mask must pass silently),
+    through a LoRA wrapper too."""
     lm = load_causal_lm(name)
     with library_notices_hidden():  # peft's own notices while wrapping, not prediction's
         lora = get_peft_model(load_causal_lm(name).model, LoraConfig(r=2, target_modules="all-linear"))

@@ -12,7 +12,6 @@ cast once where training ran bf16).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -100,9 +99,10 @@ def score_classes(
 
     `completions` are the class completions as trained, separator included (e.g. " 0@@@", " 1@@@").
     Each prompt is run once, with the tokens every completion begins with (LIFT's separator: " 0@@@"
-    and " 1@@@" share "Ġ"), which are scored there; its KV cache is then repeated for the K rests of
-    the completions, scored in one more forward pass (equal to a full pass per prompt and completion,
-    to float rounding).
+    and " 1@@@" share "Ġ") and, in the same pass, the K rests of the completions side by side, each
+    seeing only the prompt and itself (`_score_batch`): equal to a full pass per prompt and
+    completion, to float rounding. (A second pass over the K rests from a repeated KV cache cost
+    1.33x the prompt pass alone in bf16, this one 1.10x.)
     """
     if not completions:
         raise ValueError("score_classes needs at least one completion")
@@ -154,54 +154,54 @@ def _score_batch(
     shared: int = 0,
 ) -> torch.Tensor:
     """(B, K) log-likelihoods of K right-padded completions after B left-padded prompts whose last
-    `shared` tokens are the completions' shared first tokens (`shared_prefix`)."""
-    n_prompts, n_classes = input_ids.shape[0], targets.shape[0]
-    prompt_pass = model(
-        input_ids=input_ids,
-        attention_mask=mask,
-        position_ids=position_ids_from_mask(mask),
-        use_cache=True,
-        logits_to_keep=shared + 1,  # the shared tokens, then what predicts each completion's next one
+    `shared` tokens are the completions' shared first tokens (`shared_prefix`), in one forward pass.
+
+    Each row is its prompt followed by every class's completion tokens but the last (which predicts
+    nothing), K blocks of equal width. A 4-D attention mask lets a completion token see the prompt's
+    real tokens and its own class's earlier tokens only, and its position continues the prompt's, so
+    each block is scored exactly as if it followed the prompt alone (a tree of K branches on one
+    trunk). The head runs on the shared tokens, the prompt's last position and the completion tokens.
+    """
+    n_prompts, width = input_ids.shape
+    n_classes, longest = targets.shape
+    fed = longest - 1  # completion tokens fed per class
+    device = input_ids.device
+    branch = torch.arange(n_classes, device=device).repeat_interleave(fed)  # class of each fed slot
+    step = torch.arange(fed, device=device).repeat(n_classes)  # its place in the completion
+    fed_real = target_mask[:, :-1].reshape(-1).bool()
+    ids = torch.cat([input_ids, targets[:, :-1].reshape(1, -1).expand(n_prompts, -1)], dim=1)
+    positions = torch.cat([position_ids_from_mask(mask), mask.sum(-1, keepdim=True) + step], dim=1)
+    size = width + n_classes * fed
+    prompt_keys = mask.bool()[:, None, :]
+    allowed = torch.zeros((n_prompts, size, size), dtype=torch.bool, device=device)
+    allowed[:, :width, :width] = (
+        torch.ones(width, width, dtype=torch.bool, device=device).tril() & prompt_keys
     )
-    log_probs = torch.log_softmax(prompt_pass.logits.float(), dim=-1)
-    first = log_probs[:, -1]
-    total = first[:, targets[:, 0]]  # (B, K)
+    allowed[:, width:, :width] = prompt_keys
+    allowed[:, width:, width:] = (
+        (branch[:, None] == branch[None, :]) & (step[None, :] <= step[:, None]) & fed_real
+    )
+    allowed |= torch.eye(size, dtype=torch.bool, device=device)  # a padding query sees itself, never nothing
+    bias = torch.zeros((n_prompts, 1, size, size), dtype=torch.float32, device=device)
+    bias.masked_fill_(~allowed[:, None], torch.finfo(torch.float32).min)
+    output = model(
+        input_ids=ids,
+        attention_mask=bias,  # additive: eager attention adds it, SDPA takes it as given
+        position_ids=positions,
+        use_cache=False,
+        logits_to_keep=shared + 1 + n_classes * fed,
+    )
+    log_probs = torch.log_softmax(output.logits.float(), dim=-1)
+    total = log_probs[:, shared][:, targets[:, 0]]  # each completion's first token, after the prompt
     if shared:
         tokens = input_ids[:, -shared:, None]
-        total = total + log_probs[:, :-1].gather(-1, tokens)[..., 0].sum(-1, keepdim=True)
-    if targets.shape[1] == 1:
-        return total
-    # Rows b*K + k: prompt b followed by completion k. Its last token predicts nothing, so it is not fed.
-    cache_argument = kv_cache_argument(model)
-    cache = getattr(prompt_pass, cache_argument)
-    cache.batch_repeat_interleave(n_classes)
-    inputs = targets[:, :-1].repeat(n_prompts, 1)
-    positions = mask.sum(-1).repeat_interleave(n_classes)[:, None] + torch.arange(
-        targets.shape[1] - 1, device=mask.device
-    )
-    completion_pass = model(
-        input_ids=inputs,
-        attention_mask=torch.cat(
-            [mask.repeat_interleave(n_classes, dim=0), target_mask[:, :-1].repeat(n_prompts, 1)], dim=1
-        ),
-        position_ids=positions,
-        use_cache=True,
-        **{cache_argument: cache},
-    )
-    log_probs = torch.log_softmax(completion_pass.logits.float(), dim=-1)
-    following = targets[:, 1:].repeat(n_prompts, 1)
-    picked = log_probs.gather(-1, following[..., None])[..., 0]
-    picked = torch.where(target_mask[:, 1:].repeat(n_prompts, 1).bool(), picked, 0.0)
-    return total + picked.sum(-1).view(n_prompts, n_classes)
-
-
-def kv_cache_argument(model: torch.nn.Module) -> str:
-    """The name under which this model's forward takes, and its output holds, the KV cache: `cache`
-    since transformers renamed it (5.2x; `past_key_values` still works there but warns on every call
-    until its removal in 5.40), `past_key_values` in the versions before."""
-    get_base = getattr(model, "get_base_model", None)  # a peft wrapper forwards **kwargs
-    base = get_base() if callable(get_base) else model
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+        total = total + log_probs[:, :shared].gather(-1, tokens)[..., 0].sum(-1, keepdim=True)
+    if fed:
+        following = targets[:, 1:].reshape(1, -1, 1).expand(n_prompts, -1, 1)
+        picked = log_probs[:, shared + 1 :].gather(-1, following)[..., 0]
+        picked = torch.where(target_mask[:, 1:].reshape(1, -1).bool(), picked, 0.0)
+        total = total + picked.view(n_prompts, n_classes, fed).sum(-1)
+    return total
 
 
 def class_probabilities(logliks: np.ndarray) -> np.ndarray:
