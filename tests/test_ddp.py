@@ -63,6 +63,7 @@ def test_lift_fits_with_two_process_ddp_and_ranks_agree(tmp_path: Path) -> None:
         "per_device_batch": 8,
         "grad_accum": 1,
         "world_size": 1,
+        "attention": "eager",  # LIFT's kernel on a CPU (benchmark.lift.lm.execution)
     }
     for r in ranks:
         assert r["effective"] == {
