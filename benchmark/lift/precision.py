@@ -4,8 +4,8 @@ On a CUDA GPU with bf16 the choice is "bf16-mixed" (as Lightning users expect). 
 assumed, because CPUs of one kind differ by two orders of magnitude in bf16: with AVX-512 bf16 a bf16
 product here ran 2.2x the fp32 rate, without it at 1.2 GFLOP/s, 60x slower than fp32. So a short probe
 (`PROBE_BUDGET_S` in all) times the model's own linear maps at a batch's tokens, under CPU autocast
-(the weight cast each call included, as training pays it for weights that train; a conservative
-reading for LoRA, whose frozen weights are cast once, `benchmark.lift.lm.execution`) and in fp32, and bf16 is
+(the weight cast each call included, as training pays it for weights that train: a conservative
+reading for LoRA, whose frozen weights are cast once, `benchmark.lift.lm.execution`) and in fp32; bf16 is
 chosen only when it is at least `BF16_MARGIN` times as fast: the matmuls are most but not all of a
 step (norms, softmax and the optimizer stay fp32, and a fused fp32 AdamW is then not available), and
 a 2.2x faster product gave 1.3-1.5x faster LoRA steps of SmolLM2 here. The choice and both rates go
@@ -18,18 +18,18 @@ version, threads, the model's linear shapes and the batch's tokens rounded up to
 so it could not reach a batch's size within its budget, and measured per-call overhead instead) is
 retried once with `STARVED_RETRY` times the budget; if it is starved again the run takes the kept
 decision for the same model at the nearest other batch size (so the runs of a suite agree), else
-the CPU's flags (native bf16: bf16), and nothing is kept. So is a probe taken while other processes
-used at least a quarter of the CPUs (`benchmark.core.other_load`): under load a native-bf16 CPU
-measured bf16 at 0.77x fp32. A probe taken while other processes
-load the machine measures both rates lower, and their ratio can cross the margin, so deciding afresh
-in every run would let two runs of one suite on one machine train in different precisions (it did:
-iris in bf16, moons in fp32 in one `make run`). Delete the folder to decide again.
+the CPU's flags (native bf16: bf16), and nothing is kept. The same holds for a probe taken while
+other processes used at least a quarter of the CPUs (`benchmark.core.other_load`): under load a
+native-bf16 CPU measured bf16 at 0.77x fp32. A loaded machine measures both rates lower and their
+ratio can cross the margin, so deciding afresh in every run would let two runs of one suite on one
+machine train in different precisions (it did: iris in bf16, moons in fp32 in one `make run`).
+Delete the folder to decide again.
 
 "auto" is a run's default (`LiftParams.precision`), as the design asks (measure the precision at run
 time, record what was chosen): what the machine decided is in every run's `precision_choice` and
 effective configuration (`ran_with.precision`), and the report gives runs that trained in different
-precisions different labels, never one table cell (`analysis.loading.params_as_run`). `precision: null` keeps the fixed rule (fp32 on a CPU) and "32-true" asks
-for fp32 anywhere. The comparisons made on iris (bundled SmolLM2, LoRA, split 0) do not favour
+precisions different labels, never one table cell (`analysis.loading.params_as_run`).
+`precision: null` keeps the fixed rule (fp32 on a CPU) and "32-true" asks for fp32 anywhere. The comparisons made on iris (bundled SmolLM2, LoRA, split 0) do not favour
 either: at 6 epochs bf16 tested 0.67 against fp32's 0.90, at 8 epochs 0.93 against 0.83.
 """
 
