@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from benchmark.bench.__main__ import main
-from benchmark.bench.measure import StepClock
+from benchmark.bench.measure import StepClock, interleaved_best
 from benchmark.bench.report import goals, suite_goal_seconds
-from benchmark.bench.sections import SECTIONS, _add_mfu, parse_sections
+from benchmark.bench.sections import SECTIONS, _add_mfu, parse_sections, prediction_batch_sizes
 from benchmark.harness.store import ResultStore
 from tasks.errors import LiftbenchError
 
@@ -94,24 +94,54 @@ def test_training_throughput_and_mfu_are_sane(bench: tuple[dict, Path, int]) -> 
     assert lora["trainable_parameters"] < lora["parameters"] / 2
 
 
-def test_prediction_is_measured_against_its_floor(bench: tuple[dict, Path, int]) -> None:
+def test_prediction_is_measured_against_its_floor_at_each_batch_size(bench: tuple[dict, Path, int]) -> None:
     prediction = bench[0]["prediction"]
-    assert prediction["rows"] == 16 and prediction["classes"] == 3
-    assert 0 < prediction["floor"]["mfu"] <= 1
+    # LIFT's default batch and the default suite's LIFT runs' (what `make run` predicts in), on as many
+    # prompts as the larger batch.
+    sources = {b["batch_size"]: b["source"] for b in prediction["by_batch"]}
+    assert sources == {16: "LIFT's default", 64: "the default suite's"}
+    assert prediction["rows"] == 64 and prediction["classes"] == 3
     # Measured as a LIFT run predicts: in the precision `auto` gives it, against that dtype's peak.
     assert prediction["precision"]["requested"] == "auto"
     bf16 = prediction["precision"]["precision"] == "bf16-mixed"
-    assert prediction["floor"]["dtype"] == ("bfloat16" if bf16 else "float32")
-    for name in ("floor", "score", "generate"):
-        assert positive_finite(prediction[name]["seconds"]) and positive_finite(
-            prediction[name]["samples_per_s"]
+    for batch in prediction["by_batch"]:
+        assert batch["batches"] == 64 // batch["batch_size"]
+        assert 0 < batch["floor"]["mfu"] <= 1
+        assert batch["floor"]["dtype"] == ("bfloat16" if bf16 else "float32")
+        for name in ("floor", "score", "generate"):
+            assert positive_finite(batch[name]["seconds"]) and positive_finite(batch[name]["samples_per_s"])
+        for name in ("score", "generate"):
+            # Scoring and generating do the floor's forward pass and more: they cannot be much faster.
+            assert batch[name]["vs_floor"] >= 0.8
+            assert batch[name]["vs_floor"] == pytest.approx(
+                batch[name]["seconds"] / batch["floor"]["seconds"]
+            )
+        step = batch["decode_step"]
+        assert positive_finite(step["seconds"]) and positive_finite(step["one_row_seconds"])
+        assert step["steps_per_batch"] == prediction["max_new_tokens"] - 1
+        assert step["steps_vs_floor"] == pytest.approx(
+            step["steps_per_batch"] * batch["batches"] * step["seconds"] / batch["floor"]["seconds"]
         )
-    for name in ("score", "generate"):
-        # Scoring and generating do the floor's forward pass and more: they cannot be much faster.
-        assert prediction[name]["vs_floor"] >= 0.8
-        assert prediction[name]["vs_floor"] == pytest.approx(
-            prediction[name]["seconds"] / prediction["floor"]["seconds"]
+        assert step["generate_vs_floor_and_steps"] == pytest.approx(
+            batch["generate"]["seconds"] / (batch["floor"]["seconds"] * (1 + step["steps_vs_floor"]))
         )
+    goals = (bench[1] / "bench.md").read_text()
+    for size in sources:
+        assert f"greedy generation <= 1.3x the prompt-forward floor, at {size} rows a batch" in goals
+
+
+def test_prediction_batch_sizes_follow_the_suite(tmp_path: Path) -> None:
+    """The bench predicts at whatever batch the suite's LIFT runs use, and names each size's source."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "name: mine\nblocks:\n"
+        "  - tasks: [iris]\n    methods: [{name: lift, params: {eval_batch_size: 32}}]\n"
+        "  - tasks: [wine]\n    methods: [lift, logreg]\n"
+    )
+    assert prediction_batch_sizes(str(suite)) == {
+        16: "LIFT's default and the mine suite's",
+        32: "the mine suite's",
+    }
 
 
 def test_tokens_per_row_cover_every_serializer_and_task(bench: tuple[dict, Path, int]) -> None:
@@ -170,12 +200,40 @@ def test_an_mfu_above_one_is_reported_as_a_failed_goal() -> None:
     results = {
         "bench": {"quick": False},
         "peak": {"float32": 2e9, "bfloat16": 9e9, "square_float32": 2e9},
-        "prediction": {"floor": side, "score": {"vs_floor": 1.1}, "generate": {"vs_floor": 1.2}},
+        "prediction": {
+            "by_batch": [
+                {
+                    "batch_size": 16,
+                    "source": "LIFT's default",
+                    "floor": side,
+                    "score": {"vs_floor": 1.1},
+                    "generate": {"vs_floor": 1.2},
+                    "decode_step": {
+                        "seconds": 0.05,
+                        "one_row_seconds": 0.04,
+                        "steps_per_batch": 3,
+                        "steps_vs_floor": 0.2,
+                        "generate_vs_floor_and_steps": 1.0,
+                    },
+                }
+            ]
+        },
     }
     results["bench"]["mfu_over_one"] = _add_mfu(results)
-    assert results["bench"]["mfu_over_one"] == ["prediction floor: MFU 1.50"]
+    assert results["bench"]["mfu_over_one"] == ["prediction floor, batch 16: MFU 1.50"]
     mfu_goal = next(g for g in goals(results) if g["goal"].startswith("every MFU"))
     assert mfu_goal["met"] is False and "MFU 1.50" in mfu_goal["measured"]
+
+
+def test_interleaved_rounds_stop_at_the_time_budget() -> None:
+    """A slow machine measures fewer rounds, never none: no round starts once the budget has passed."""
+    calls: list[str] = []
+    work = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    seconds, rounds = interleaved_best(work, rounds=3, budget_s=0.0)
+    assert rounds == 1 and calls == ["a", "b", "a", "b"]  # the untimed call of each, then one round
+    assert set(seconds) == {"a", "b"}
+    calls.clear()
+    assert interleaved_best(work, rounds=3)[1] == 3 and len(calls) == 8
 
 
 def test_suite_goal_scales_with_the_machines_fp32_peak() -> None:

@@ -13,6 +13,7 @@ peak, and the bench fails.
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import sys
 import time
@@ -61,17 +62,23 @@ def _timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def interleaved_best(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Seconds of each call, the best of `rounds` rounds (other processes on a shared machine only
+def interleaved_best(
+    calls: dict[str, Callable[[], object]], rounds: int, budget_s: float = math.inf
+) -> tuple[dict[str, float], int]:
+    """Seconds of each call, the best of up to `rounds` rounds (other processes on a shared machine only
     ever add time), the calls taking turns within a round so a change of load hits them alike; one
-    untimed call of each first."""
+    untimed call of each first. No round starts once `budget_s` has passed since the first call (one
+    round always runs), so a slow machine measures fewer rounds in bounded time. Also: the rounds run."""
+    started = time.perf_counter()
     for call in calls.values():
         call()
     seconds: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(rounds):
+    for done in range(rounds):
+        if done and time.perf_counter() - started > budget_s:
+            break
         for name, call in calls.items():
             seconds[name].append(_timed(call))
-    return {name: min(values) for name, values in seconds.items()}
+    return {name: min(values) for name, values in seconds.items()}, len(seconds[next(iter(calls))])
 
 
 @dataclass

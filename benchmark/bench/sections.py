@@ -28,9 +28,11 @@ from benchmark.bench.prompt_tokens import tokens_per_row
 from benchmark.bench.suite_cost import run_slice, suite_methods, summarise_store
 from benchmark.bench.training import TrainingCase, measure_training_case
 from benchmark.harness import provenance
+from benchmark.harness.suites import load_suite
 from benchmark.lift.lm.bundled import BUNDLED_MODEL_ID, load_bundled_tokenizer
 from benchmark.lift.lm.matmul_rate import cpu_has_native_bf16
 from benchmark.lift.lm.tiny import tiny_tokenizer
+from benchmark.lift.params import LIFT_DEFAULTS
 from tasks.errors import LiftbenchError, did_you_mean
 
 SECTIONS = ("training", "prediction", "tokens", "suite")
@@ -47,8 +49,6 @@ class BenchPlan:
     training: tuple[TrainingCase, ...]
     predict_model: str
     predict_task: str
-    predict_rows: int
-    predict_batch_size: int
     predict_rounds: int
     tokenizer: str  # "bundled" (SmolLM2's) or "tiny"
     token_tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -66,8 +66,6 @@ FULL = BenchPlan(
     ),
     predict_model=BUNDLED_MODEL_ID,
     predict_task="iris",
-    predict_rows=48,
-    predict_batch_size=16,  # LiftParams' eval_batch_size
     predict_rounds=3,
     tokenizer="bundled",
     token_tasks={"iris": {}, "wine": {}, "moons": {"n": 300}, "breast-cancer-wisconsin": {}},
@@ -82,8 +80,6 @@ QUICK = BenchPlan(
     ),
     predict_model="tiny-gpt2",
     predict_task="iris",
-    predict_rows=16,
-    predict_batch_size=8,
     predict_rounds=2,
     tokenizer="tiny",
     token_tasks={"iris": {}, "wine": {}, "moons": {"n": 100}, "breast-cancer-wisconsin": {}},
@@ -175,8 +171,8 @@ def _add_mfu(results: dict[str, Any]) -> list[str]:
         for case in results.get("training", {}).get("cases", [])
         for name in ("ours", "plain")
     ]
-    if "prediction" in results:
-        sides.append(("prediction floor", results["prediction"]["floor"]))
+    for batch in results.get("prediction", {}).get("by_batch", []):
+        sides.append((f"prediction floor, batch {batch['batch_size']}", batch["floor"]))
     over = []
     for where, side in sides:
         side["mfu"] = side["flops_per_s"] / peak[side["dtype"]]
@@ -202,19 +198,36 @@ def _training(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any
     return {"cases": cases}
 
 
+def prediction_batch_sizes(suite: str) -> dict[int, str]:
+    """The batch sizes prediction is measured at, each with where it comes from: LIFT's default
+    `eval_batch_size`, and those the suite's LIFT runs predict in (what `make run` does)."""
+    default = int(LIFT_DEFAULTS["eval_batch_size"])
+    sources = {default: ["LIFT's default"]}
+    loaded = load_suite(suite)
+    for spec in loaded.expand():
+        if spec.method == "lift":
+            size = int(spec.method_params.get("eval_batch_size", default))
+            names = sources.setdefault(size, [])
+            if f"the {loaded.name} suite's" not in names:
+                names.append(f"the {loaded.name} suite's")
+    return {size: " and ".join(names) for size, names in sorted(sources.items())}
+
+
 def _prediction(plan: BenchPlan, progress: Callable[[str], None]) -> dict[str, Any]:
 
+    sizes = prediction_batch_sizes(SUITE)
     progress(
-        f"prediction: {plan.predict_model} on {plan.predict_rows} {plan.predict_task} prompts, "
+        f"prediction: {plan.predict_model} on {plan.predict_task} prompts, batches of "
+        f"{', '.join(f'{size} ({source})' for size, source in sizes.items())}, "
         f"{plan.predict_rounds} rounds of floor / score / generate"
     )
-    result = measure_prediction(
-        plan.predict_model, plan.predict_task, plan.predict_rows, plan.predict_batch_size, plan.predict_rounds
-    )
-    progress(
-        f"prediction: score {result['score']['vs_floor']:.2f}x floor, "
-        f"generate {result['generate']['vs_floor']:.2f}x floor"
-    )
+    result = measure_prediction(plan.predict_model, plan.predict_task, list(sizes), plan.predict_rounds)
+    for batch in result["by_batch"]:
+        batch["source"] = sizes[batch["batch_size"]]
+        progress(
+            f"prediction at {batch['batch_size']} rows a batch: score {batch['score']['vs_floor']:.2f}x "
+            f"floor, generate {batch['generate']['vs_floor']:.2f}x floor"
+        )
     return result
 
 
