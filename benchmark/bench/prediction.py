@@ -14,10 +14,10 @@ fitted model's (`generated_tokens_mean` says what it generated). Beyond the floo
 runs one decode step per further token: each step reads every weight of the model for one token per
 row, so its time hardly depends on the rows (`decode_step`: one step at the batch's rows and at one
 row, timed alone). The three calls take turns over several rounds (fewer where a batch size's rounds
-pass `ROUNDS_BUDGET_S`, on a slow machine); each result is the best round. All
-run as a LIFT run predicts (`benchmark.lift.lm.execution.predicting_in`): in the precision `precision:
-auto` gives a LIFT run on these rows (bf16 autocast with the weights cast once where this machine
-measures bf16 faster) and with eager attention on a CPU.
+pass `ROUNDS_BUDGET_S`, on a slow machine); each result is the best round. All run as a LIFT run
+predicts (`benchmark.lift.lm.execution.predicting_in`): in the precision `precision: auto` gives a
+LIFT run on these rows (bf16 autocast with the weights cast once where this machine measures bf16
+faster) and with eager attention on a CPU.
 """
 
 from __future__ import annotations
