@@ -236,6 +236,34 @@ def test_interleaved_rounds_stop_at_the_time_budget() -> None:
     assert interleaved_best(work, rounds=3)[1] == 3 and len(calls) == 8
 
 
+def test_the_fp32_suite_goal_is_projected_from_the_estimate_as_calibrated_by_the_run() -> None:
+    """Where LIFT trained in bf16, the suite on a CPU without it (LIFT in fp32) is projected: the fp32
+    estimate times measured / estimated of the suite as run; where LIFT ran fp32 there is nothing to add."""
+    results = {
+        "bench": {"quick": False, "mfu_over_one": []},
+        "peak": {"square_float32": 152e9},  # goal: 300 s
+        "suite": {
+            "estimate": {
+                "goal": 0.3,
+                "slice": {"error": 0.0},
+                "full": {"estimated_wall_s": 200.0, "measured_wall_s": 250.0, "error": -0.2, "jobs": 2},
+                "full_fp32": {
+                    "estimated_wall_s": 300.0,
+                    "run_s": 560.0,
+                    "lm_run_s": 420.0,
+                    "same_as_run": False,
+                },
+            }
+        },
+    }
+    (fp32,) = [g for g in goals(results) if "LIFT in fp32" in g["goal"]]
+    assert fp32["met"] is False and fp32["measured"].startswith("6.2 min projected")  # 300 x 1.25 = 375 s
+    results["suite"]["estimate"]["full_fp32"]["estimated_wall_s"] = 230.0  # 287.5 s projected
+    assert next(g for g in goals(results) if "LIFT in fp32" in g["goal"])["met"] is True
+    results["suite"]["estimate"]["full_fp32"]["same_as_run"] = True
+    assert next(g for g in goals(results) if "LIFT in fp32" in g["goal"])["met"] is None
+
+
 def test_suite_goal_scales_with_the_machines_fp32_peak() -> None:
     assert suite_goal_seconds(76e9) == pytest.approx(600)
     assert suite_goal_seconds(152e9) == pytest.approx(300)

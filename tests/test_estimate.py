@@ -18,7 +18,7 @@ from benchmark.core.runspec import RunSpec
 from benchmark.estimate import probe as probe_module
 from benchmark.estimate.blocks import SuiteBlock, suite_blocks
 from benchmark.estimate.cache import cache_path, machine_key, read_profile, write_profile
-from benchmark.estimate.plan import plan_precisions, workloads_of
+from benchmark.estimate.plan import estimate_runs, plan_precisions, workloads_of
 from benchmark.estimate.precisions import run_precisions
 from benchmark.estimate.probe import machine_profile, run_threads, threads_of_a_run
 from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
@@ -128,6 +128,37 @@ def test_precisions_are_the_runs_own_decisions() -> None:
     assert decided[fixed.hash] == "32-true" and MAJORITY.hash not in decided
     assert decided[auto.hash] in ("32-true", "bf16-mixed")
     assert run_precisions([auto], workloads) == {auto.hash: decided[auto.hash]}  # kept, so the same again
+
+
+def test_the_fp32_what_if_estimates_every_lm_run_in_fp32_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bench's suite on a CPU without native bf16: LM runs at fp32's rates, baselines unchanged."""
+    monkeypatch.setenv("LIFTBENCH_PROBE_CACHE", str(tmp_path))
+    _counting(monkeypatch)
+    rates = hand_profile().models["tiny-gpt2/lora"]
+
+    def lm(model: str, finetune: str, precision: str | None = None) -> LMRates:
+        return LMRates(
+            **{**rates.__dict__, "train_tokens_per_s": 20.0 if precision == "bf16-mixed" else 10.0}
+        )
+
+    monkeypatch.setattr(probe_module, "probe_lm", lm)
+    bf16 = RunSpec(
+        task="iris", method="lift", method_params={"epochs": 2, "precision": "bf16-mixed"}, model="tiny-gpt2"
+    )
+    runs = [bf16, MAJORITY]
+    blocks = {spec.hash: SuiteBlock(1, "b") for spec in runs}
+    own, _ = estimate_runs(runs, blocks, 1)
+    fp32, _ = estimate_runs(runs, blocks, 1, precision="32-true")
+    seconds = {
+        name: {r.spec.method: r.method_s for r in e.runs} for name, e in (("own", own), ("fp32", fp32))
+    }
+    work = workloads_of([bf16])[bf16.hash]
+    assert work.tokens is not None
+    trained = 2 * work.n_train * work.tokens.train_row  # epochs x training rows x tokens per row
+    assert seconds["fp32"]["lift"] - seconds["own"]["lift"] == pytest.approx(trained / 10 - trained / 20)
+    assert seconds["fp32"]["majority"] == seconds["own"]["majority"]
 
 
 def test_schedule_gives_each_next_run_to_the_first_free_worker() -> None:

@@ -39,12 +39,17 @@ def estimate_runs(
     reprobe: bool = False,
     progress: Callable[[str], None] = lambda _: None,
     threads: int | None = None,
+    precision: str | None = None,
 ) -> tuple[SuiteEstimate, ProbeResult]:
     """The estimate of `runs` with `jobs` workers from this machine's probe (cached; measured first
-    where the cache lacks what the runs need), at `threads` per run (default: as `--jobs` gives)."""
+    where the cache lacks what the runs need), at `threads` per run (default: as `--jobs` gives).
+    With `precision`, every fine-tuning LM run is estimated in it instead of in its own (the bench's
+    what-if of a CPU without native bf16)."""
     workloads = workloads_of(runs)
     threads = threads or run_threads(jobs)
     precisions = plan_precisions(runs, workloads, jobs, threads)
+    if precision is not None:
+        precisions = dict.fromkeys(precisions, precision)
     probe = machine_profile(runs, jobs, reprobe, progress, precisions, threads)
     return estimate_suite(runs, workloads, blocks, probe.profile, jobs, precisions), probe
 
