@@ -68,7 +68,8 @@ def interleaved_best(
     """Seconds of each call, the best of up to `rounds` rounds (other processes on a shared machine only
     ever add time), the calls taking turns within a round so a change of load hits them alike; one
     untimed call of each first. No round starts once `budget_s` has passed since the first call (one
-    round always runs), so a slow machine measures fewer rounds in bounded time. Also: the rounds run."""
+    round always runs), so a slow machine measures fewer rounds in bounded time. Returns the seconds and
+    how many rounds ran."""
     started = time.perf_counter()
     for call in calls.values():
         call()

@@ -12,8 +12,8 @@ learned the format emits exactly those and its stop marker then ends the batch, 
 model (as here) never emits the marker and runs to the limit, so the work per row is the same as a
 fitted model's (`generated_tokens_mean` says what it generated). Beyond the floor's pass, generation
 runs one decode step per further token: each step reads every weight of the model for one token per
-row, so its time hardly depends on the rows (`decode_step`: one step at the batch's rows and at one
-row, timed alone). The three calls take turns over several rounds (fewer where a batch size's rounds
+row, so its time grows far more slowly than its rows (`decode_step`: one step at the batch's rows and
+at one row, timed alone). The three calls take turns over several rounds (fewer where a batch size's rounds
 pass `ROUNDS_BUDGET_S`, on a slow machine); each result is the best round. All run as a LIFT run
 predicts (`benchmark.lift.lm.execution.predicting_in`): in the precision `precision: auto` gives a
 LIFT run on these rows (bf16 autocast with the weights cast once where this machine measures bf16

@@ -66,7 +66,7 @@ def goals(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _prediction_goals(prediction: Mapping[str, Any], batch: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Class scoring and greedy generation against the floor at one batch size; where generation misses,
-    the reason measured: what its decode steps cost, and that a step costs about what one row's does."""
+    the reason measured: what its decode steps cost, at the batch's rows and at one row."""
     size, step = batch["batch_size"], batch["decode_step"]
     where = f"at {size} rows a batch ({batch['source']})"
     found = []
