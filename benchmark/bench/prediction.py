@@ -85,30 +85,27 @@ def decode_step_seconds(lm: LoadedLM, input_ids: torch.Tensor, mask: torch.Tenso
     pass: one new token per row from the KV cache, the head on it; the best of `steps` steps in a row."""
     # The cache is filled in place; its keyword is `cache` from transformers 5, `past_key_values` before.
     cache = {_cache_keyword(lm.model): DynamicCache()}
-    positions = position_ids_from_mask(mask)
-    best = math.inf
-    with torch.inference_mode():
-        out = lm.model(
-            input_ids=input_ids,
+
+    def forward(ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> Any:
+        return lm.model(
+            input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
             use_cache=True,
             logits_to_keep=1,
             **cache,
         )
+
+    positions = position_ids_from_mask(mask)
+    best = math.inf
+    with torch.inference_mode():
+        out = forward(input_ids, mask, positions)
         for _ in range(steps):
             token = out.logits[:, -1].argmax(-1, keepdim=True)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
             positions = positions[:, -1:] + 1
             start = time.perf_counter()
-            out = lm.model(
-                input_ids=token,
-                attention_mask=mask,
-                position_ids=positions,
-                use_cache=True,
-                logits_to_keep=1,
-                **cache,
-            )
+            out = forward(token, mask, positions)
             best = min(best, time.perf_counter() - start)
     return best
 
