@@ -32,7 +32,7 @@ import torch
 from transformers import DynamicCache
 
 from benchmark.bench.measure import interleaved_best, model_readings
-from benchmark.lift.lm.execution import predicting_in
+from benchmark.lift.lm.execution import causal_lm, predicting_in
 from benchmark.lift.lm.flops import ModelShape
 from benchmark.lift.lm.loading import (
     LoadedLM,
@@ -111,7 +111,8 @@ def decode_step_seconds(lm: LoadedLM, input_ids: torch.Tensor, mask: torch.Tenso
 
 
 def _cache_keyword(model: torch.nn.Module) -> str:
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    forward = causal_lm(model).forward  # a peft wrapper's forward takes **kwargs: ask the model inside
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
 
 
 def measure_prediction(model: str, task_name: str, batch_sizes: Sequence[int], rounds: int) -> dict[str, Any]:

@@ -5,10 +5,10 @@ assumed, because CPUs of one kind differ by two orders of magnitude in bf16: wit
 product here ran 2.2x the fp32 rate, without it at 1.2 GFLOP/s, 60x slower than fp32. So a short probe
 (`PROBE_BUDGET_S` in all) times the model's own linear maps at a batch's tokens, under CPU autocast
 (the weight cast each call included, as training pays it for weights that train: a conservative
-reading for LoRA, whose frozen weights are cast once, `benchmark.lift.lm.execution`) and in fp32; bf16 is
-chosen only when it is at least `BF16_MARGIN` times as fast: the matmuls are most but not all of a
-step (norms, softmax and the optimizer stay fp32, and a fused fp32 AdamW is then not available), and
-a 2.2x faster product gave 1.3-1.5x faster LoRA steps of SmolLM2 here. The choice and both rates go
+reading for LoRA, whose frozen weights are cast once, `benchmark.lift.lm.execution`) and in fp32;
+bf16 is chosen only when it is at least `BF16_MARGIN` times as fast: the matmuls are most but not all
+of a step (norms, softmax and the optimizer stay fp32, and a fused fp32 AdamW is then not available),
+and a 2.2x faster product gave 1.3-1.5x faster LoRA steps of SmolLM2 here. The choice and both rates go
 into the run's record (`PrecisionChoice.record`).
 
 The decision is made once per machine and model shape: it is kept in liftbench's cache
@@ -29,8 +29,9 @@ Delete the folder to decide again.
 time, record what was chosen): what the machine decided is in every run's `precision_choice` and
 effective configuration (`ran_with.precision`), and the report gives runs that trained in different
 precisions different labels, never one table cell (`analysis.loading.params_as_run`).
-`precision: null` keeps the fixed rule (fp32 on a CPU) and "32-true" asks for fp32 anywhere. The comparisons made on iris (bundled SmolLM2, LoRA, split 0) do not favour
-either: at 6 epochs bf16 tested 0.67 against fp32's 0.90, at 8 epochs 0.93 against 0.83.
+`precision: null` keeps the fixed rule (fp32 on a CPU) and "32-true" asks for fp32 anywhere. The
+comparisons made on iris (bundled SmolLM2, LoRA, split 0) do not favour either: at 6 epochs bf16
+tested 0.67 against fp32's 0.90, at 8 epochs 0.93 against 0.83.
 """
 
 from __future__ import annotations
@@ -130,10 +131,10 @@ def choose_precision(
 
 
 def _not_measured(model: torch.nn.Module, rows: int, fp32: float, bf16: float, why: str) -> PrecisionChoice:
-    """The choice when the probe was starved or the machine busy (`why`: module docstring), not kept: this machine's kept
-    decision for the model at the nearest other batch size, so the run trains as its siblings did (a
-    fallback to fp32 had trained one of three vehicle splits in fp32, the others in bf16); with none
-    kept, the CPU's flags (native bf16: bf16)."""
+    """The choice when the probe was starved or the machine busy (`why`: module docstring), not kept:
+    this machine's kept decision for the model at the nearest other batch size, so the run trains as
+    its siblings did (a fallback to fp32 had trained one of three vehicle splits in fp32, the others in
+    bf16); with none kept, the CPU's flags (native bf16: bf16)."""
     low, high = PROBE_ROWS
     others = [1 << bits for bits in range(low.bit_length() - 1, high.bit_length()) if 1 << bits != rows]
     for other in sorted(others, key=lambda r: abs(r.bit_length() - rows.bit_length())):
