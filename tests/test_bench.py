@@ -258,6 +258,21 @@ def test_the_fp32_suite_goal_is_projected_from_the_estimate_as_calibrated_by_the
     }
     (fp32,) = [g for g in goals(results) if "LIFT in fp32" in g["goal"]]
     assert fp32["met"] is False and fp32["measured"].startswith("6.2 min projected")  # 300 x 1.25 = 375 s
+    assert "LIFT's training alone" not in fp32["why"]  # no training case measured: no floor
+    # The floor: 60k tokens x 446 MFLOP = 26.8 TFLOP, at 100 GFLOP/s 268 s: 4.5 min, 89 % of 300 s.
+    rates = {"tokens_per_s": 300.0, "mfu": 0.5}
+    lora = {"model": "m", "finetune": "lora", "tokens_per_s_vs_plain": 1.5, "plain": rates}
+    lora |= {
+        "ours": rates | {"flops": 446e9, "real_tokens": 1000},
+        "precision": {"precision": "p", "reason": "r"},
+    }
+    results["training"] = {"cases": [lora]}
+    results["peak"].update({"float32": 100e9, "threads": 2})
+    results["suite"]["estimate"]["full_fp32"]["lm_train_tokens"] = 60_000
+    why = next(g for g in goals(results) if "LIFT in fp32" in g["goal"])["why"]
+    assert (
+        "27 TFLOP (60k tokens x 446 MFLOP" in why and "4.5 min at the fp32 peak of all 2 threads, 89%" in why
+    )
     results["suite"]["estimate"]["full_fp32"]["estimated_wall_s"] = 230.0  # 287.5 s projected
     assert next(g for g in goals(results) if "LIFT in fp32" in g["goal"])["met"] is True
     results["suite"]["estimate"]["full_fp32"]["same_as_run"] = True

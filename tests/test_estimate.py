@@ -7,11 +7,13 @@ import math
 import multiprocessing
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
+from benchmark.bench.estimate_check import lm_training_tokens
 from benchmark.cli import main
 from benchmark.core.other_load import OtherLoad
 from benchmark.core.runspec import RunSpec
@@ -25,7 +27,7 @@ from benchmark.estimate.probe_baselines import probe_baseline, probe_harness
 from benchmark.estimate.probe_lm import probe_lm
 from benchmark.estimate.probe_parallel import probe_parallel
 from benchmark.estimate.profile import BaselineCost, HarnessCost, LMRates, MachineProfile
-from benchmark.estimate.wall_time import estimate_suite, simulate_schedule
+from benchmark.estimate.wall_time import TWO_STAGE_PASSES, estimate_suite, simulate_schedule, trained_tokens
 from benchmark.estimate.workload import COUNTED, Tokens, Workload, workload
 from benchmark.harness.suites import load_suite
 from benchmark.harness.suites.overrides import with_row_limit
@@ -159,6 +161,30 @@ def test_the_fp32_what_if_estimates_every_lm_run_in_fp32_and_nothing_else(
     trained = 2 * work.n_train * work.tokens.train_row  # epochs x training rows x tokens per row
     assert seconds["fp32"]["lift"] - seconds["own"]["lift"] == pytest.approx(trained / 10 - trained / 20)
     assert seconds["fp32"]["majority"] == seconds["own"]["majority"]
+
+
+def test_trained_tokens_count_epochs_rows_and_pretext_passes_of_fine_tuning_runs_only() -> None:
+    """The tokens the bench's fp32 floor charges: epochs x training rows x tokens per row, plus
+    two-stage's pretext passes; nothing for a run that does not fine-tune, or for a run's baselines."""
+    tokens = Tokens(
+        train_row=10, train_row_max=12, prompt=8, eval_prompts=(), answers=2, generated=2, counted=COUNTED
+    )
+    work = Workload("classification", n_train=6, n_features=4, n_val=4, n_test=4, eval_rows=(), tokens=tokens)
+    assert trained_tokens(work, {"epochs": 3}) == 3 * 6 * 10
+    assert trained_tokens(work, {"epochs": 3, "finetune": "none"}) == 0
+    assert trained_tokens(work, {"k": 4}) == 0  # in context: no epochs
+    pretext = {"pretext_epochs": 2, "pretext_rows": 5}
+    passes = TWO_STAGE_PASSES * 2 * 5  # task 1, task 2, task 1, task 2: 2 epochs of 5 rows each
+    assert trained_tokens(work, {"epochs": 3, "two_stage": "bl", **pretext}) == passes * 10
+    assert trained_tokens(work, {"epochs": 3, "two_stage": "ift", **pretext}) == (passes + 3 * 6) * 10
+    assert trained_tokens(replace(work, tokens=None), {"epochs": 3}) == 0  # a baseline's workload
+
+
+def test_the_suites_lm_training_tokens_are_its_lm_runs_epochs_over_their_training_rows() -> None:
+    runs = [LIFT, replace(LIFT, method_params={**LIFT.method_params, "epochs": 5}), MAJORITY]
+    work = workloads_of([LIFT])[LIFT.hash]
+    assert work.tokens is not None
+    assert lm_training_tokens(runs) == pytest.approx((2 + 5) * work.n_train * work.tokens.train_row)
 
 
 def test_schedule_gives_each_next_run_to_the_first_free_worker() -> None:

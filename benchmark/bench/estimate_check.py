@@ -18,10 +18,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmark.core.methods import method_entries
+from benchmark.core.runspec import RunSpec
 from benchmark.estimate.blocks import SuiteBlock, suite_blocks
-from benchmark.estimate.plan import estimate_runs
+from benchmark.estimate.plan import estimate_runs, workloads_of
 from benchmark.estimate.probe import run_threads
-from benchmark.estimate.wall_time import SuiteEstimate
+from benchmark.estimate.wall_time import SuiteEstimate, run_params, trained_tokens
 from benchmark.harness.store import ResultStore
 from benchmark.harness.suites import filter_runs, load_suite
 from benchmark.lift.precision import FP32
@@ -45,6 +47,14 @@ def method_seconds(store_path: Path, hashes: Sequence[str]) -> dict[str, float]:
         evaluations = sum(e["predict_seconds"] for e in prov.get("evaluations", {}).values())
         out[record.run_hash] = prov["fit_seconds"] + prov["predict_seconds"] + evaluations
     return out
+
+
+def lm_training_tokens(runs: Sequence[RunSpec]) -> float:
+    """The tokens the LM runs among `runs` train on, all epochs, as the estimate counts them."""
+    entries = method_entries()
+    lm_runs = [spec for spec in runs if spec.model is not None]
+    work = workloads_of(lm_runs)
+    return sum(trained_tokens(work[spec.hash], run_params(spec, entries[spec.method])) for spec in lm_runs)
 
 
 def check_estimate(
@@ -73,6 +83,7 @@ def check_estimate(
             "estimated_wall_s": fp32.wall_s,
             "run_s": fp32.seconds,
             "lm_run_s": sum(run.seconds for run in fp32.runs if run.spec.model is not None),
+            "lm_train_tokens": lm_training_tokens(runs),
             "same_as_run": math.isclose(fp32.wall_s, estimate.wall_s),
         }
     sliced_estimate, probe = estimate_runs(

@@ -91,6 +91,21 @@ def estimate_run(
     return RunEstimate(spec, _lm_seconds(work, params, profile.models[lm_key(params, precision)]), overhead)
 
 
+def trained_tokens(work: Workload, params: Mapping[str, Any]) -> float:
+    """The tokens an LM run trains on: its epochs over the training rows, and two-stage's pretext
+    passes; none for a run that does not fine-tune (in context, `finetune: none`)."""
+    tokens = work.tokens
+    if tokens is None or "epochs" not in params or params.get("finetune") == "none":
+        return 0.0
+    trained = 0.0
+    if params.get("two_stage", "none") in PRETEXT_MODES:
+        passes = TWO_STAGE_PASSES * int(params["pretext_epochs"]) * int(params["pretext_rows"])
+        trained += passes * tokens.train_row
+    if params.get("two_stage") != "bl":
+        trained += int(params["epochs"]) * work.n_train * tokens.train_row
+    return trained
+
+
 def _lm_seconds(work: Workload, params: Mapping[str, Any], rates: LMRates) -> float:
     tokens = work.tokens
     assert tokens is not None
@@ -117,14 +132,9 @@ def _lm_seconds(work: Workload, params: Mapping[str, Any], rates: LMRates) -> fl
 
     seconds = rates.load_s
     if "epochs" in params:  # lift: fine-tuning with best-epoch selection on validation
-        epochs = int(params["epochs"]) if params.get("finetune") != "none" else 0
-        trained = 0.0
-        if params.get("two_stage", "none") in PRETEXT_MODES:
-            passes = TWO_STAGE_PASSES * int(params["pretext_epochs"]) * int(params["pretext_rows"])
-            trained += passes * tokens.train_row
-        if params.get("two_stage") == "bl":
-            epochs = 0
-        trained += epochs * work.n_train * tokens.train_row
+        fine_tunes = params.get("finetune") != "none" and params.get("two_stage") != "bl"
+        epochs = int(params["epochs"]) if fine_tunes else 0
+        trained = trained_tokens(work, params)
         if trained:
             seconds += rates.trainer_start_s + trained / rates.train_tokens_per_s
         seconds += max(epochs, 1) * predicted(work.n_val, tokens.prompt, with_generation=False)
