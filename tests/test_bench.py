@@ -236,9 +236,10 @@ def test_interleaved_rounds_stop_at_the_time_budget() -> None:
     assert interleaved_best(work, rounds=3)[1] == 3 and len(calls) == 8
 
 
-def test_the_fp32_suite_goal_is_projected_from_the_estimate_as_calibrated_by_the_run() -> None:
+def test_the_fp32_suite_goal_is_projected_from_the_estimate() -> None:
     """Where LIFT trained in bf16, the suite on a CPU without it (LIFT in fp32) is projected: the fp32
-    estimate times measured / estimated of the suite as run; where LIFT ran fp32 there is nothing to add."""
+    estimate, beside the error of the estimate of the suite as run; where LIFT ran fp32 there is nothing
+    to add."""
     results = {
         "bench": {"quick": False, "mfu_over_one": []},
         "peak": {"square_float32": 152e9},  # goal: 300 s
@@ -248,7 +249,7 @@ def test_the_fp32_suite_goal_is_projected_from_the_estimate_as_calibrated_by_the
                 "slice": {"error": 0.0},
                 "full": {"estimated_wall_s": 200.0, "measured_wall_s": 250.0, "error": -0.2, "jobs": 2},
                 "full_fp32": {
-                    "estimated_wall_s": 300.0,
+                    "estimated_wall_s": 330.0,
                     "run_s": 560.0,
                     "lm_run_s": 420.0,
                     "same_as_run": False,
@@ -257,7 +258,8 @@ def test_the_fp32_suite_goal_is_projected_from_the_estimate_as_calibrated_by_the
         },
     }
     (fp32,) = [g for g in goals(results) if "LIFT in fp32" in g["goal"]]
-    assert fp32["met"] is False and fp32["measured"].startswith("6.2 min projected")  # 300 x 1.25 = 375 s
+    assert fp32["met"] is False and fp32["measured"].startswith("5.5 min projected")  # 330 s > 300 s
+    assert "its estimate of the suite as run was -20% off" in fp32["measured"]
     assert "LIFT's training alone" not in fp32["why"]  # no training case measured: no floor
     # The floor: 60k tokens x 446 MFLOP = 26.8 TFLOP, at 100 GFLOP/s 268 s: 4.5 min, 89 % of 300 s.
     rates = {"tokens_per_s": 300.0, "mfu": 0.5}
@@ -273,7 +275,7 @@ def test_the_fp32_suite_goal_is_projected_from_the_estimate_as_calibrated_by_the
     assert (
         "27 TFLOP (60k tokens x 446 MFLOP" in why and "4.5 min at the fp32 peak of all 2 threads, 89%" in why
     )
-    results["suite"]["estimate"]["full_fp32"]["estimated_wall_s"] = 230.0  # 287.5 s projected
+    results["suite"]["estimate"]["full_fp32"]["estimated_wall_s"] = 290.0
     assert next(g for g in goals(results) if "LIFT in fp32" in g["goal"])["met"] is True
     results["suite"]["estimate"]["full_fp32"]["same_as_run"] = True
     assert next(g for g in goals(results) if "LIFT in fp32" in g["goal"])["met"] is None
