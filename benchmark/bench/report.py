@@ -139,9 +139,10 @@ def _fp32_suite_goal(results: Mapping[str, Any]) -> dict[str, Any]:
     floor = _fp32_training_floor(results, fp32.get("lm_train_tokens"))
     if floor is not None:
         goal["why"] += (
-            f". LIFT's training alone is {floor['flops'] / 1e12:.0f} TFLOP ({floor['tokens'] / 1e3:.0f}k tokens x "
-            f"{floor['flops_per_token'] / 1e6:.0f} MFLOP, the bench's LoRA step): {floor['seconds'] / 60:.1f} min "
-            f"at the fp32 peak of all {results['peak']['threads']} threads, {floor['seconds'] / limit:.0%} of the goal"
+            f". LIFT's training alone is {floor['flops'] / 1e12:.0f} TFLOP ({floor['tokens'] / 1e3:.0f}k "
+            f"tokens x {floor['flops_per_token'] / 1e6:.0f} MFLOP, the bench's LoRA step): "
+            f"{floor['seconds'] / 60:.1f} min at the fp32 peak of all {results['peak']['threads']} threads, "
+            f"{floor['seconds'] / limit:.0%} of the goal"
         )
     if fp32["same_as_run"]:
         return goal | {"measured": "LIFT trains in fp32 here: the suite goal above measures it", "met": None}
